@@ -1,0 +1,241 @@
+"""build_once: the pipeline, start to end.
+
+scan seeds/ -> diff against the index -> parse what changed -> store -> pick the newest ->
+render -> write atomically. Values in, values out: the clock is the `now` parameter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from feedpub import __version__, render
+from feedpub.config import Config
+from feedpub.errors import SeedError
+from feedpub.model import Entry, FeedInfo, entry_id, stable_instant
+from feedpub.output import remove_stale_temporaries, site_lock, write_if_changed
+from feedpub.scan import SeedFile, diff, scan
+from feedpub.seeds import parse_seed
+from feedpub.store import Known, Store, Stored, open_store, to_micros
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "state.sqlite3"
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BuildReport:
+    """What one run did, for the summary line and the exit status."""
+
+    new: int = 0
+    updated: int = 0
+    removed: int = 0
+    written: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # every seed that cannot be published
+    fresh_errors: list[str] = field(default_factory=list)  # of those, the ones read this run
+    warnings: list[str] = field(default_factory=list)
+    unsettled: int = 0
+    stopped: bool = False  # asked to stop between seeds; the next run picks up the rest
+    next_due: datetime | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"published {len(self.written)} files: {self.new} new, {self.updated} updated, "
+            f"{self.removed} removed, {len(self.errors)} skipped"
+        )
+
+
+def build_once(
+    config: Config,
+    *,
+    now: datetime,
+    settle: float = 0.0,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> BuildReport:
+    """Bring feeds/ up to date with seeds/, holding the site lock throughout.
+
+    `should_stop` is asked between seeds; when it says yes, what was indexed is kept, nothing is
+    published, and the next run carries on from there.
+    """
+    started = time.perf_counter()
+    with site_lock(config.state_dir):
+        remove_stale_temporaries(config.feeds_dir)
+        with open_store(config.state_dir / STATE_FILE) as store:
+            report = BuildReport()
+            _update_index(
+                store, config, report, now=now, settle=settle, progress=progress, stop=should_stop
+            )
+            store.commit()
+            if not report.stopped:
+                _publish(store, config, report, now=now)
+                store.commit()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _update_index(
+    store: Store,
+    config: Config,
+    report: BuildReport,
+    *,
+    now: datetime,
+    settle: float,
+    progress: Progress | None,
+    stop: Callable[[], bool] | None,
+) -> None:
+    known = store.known()
+    files = scan(config.seeds_dir)
+    changes = diff(files, known, now_ns=time.time_ns(), settle_ns=int(settle * 1e9))
+    report.unsettled = len(changes.unsettled)
+    for done, seed in enumerate(changes.changed, 1):
+        if stop and stop():
+            report.stopped = True
+            return
+        _index_seed(store, config, seed, known, report, now=now)
+        if progress:
+            progress(done, len(changes.changed))
+    store.delete(changes.deleted)
+    report.removed = len(changes.deleted)
+    report.errors = store.errors()
+
+
+def _index_seed(
+    store: Store,
+    config: Config,
+    seed: SeedFile,
+    known: Mapping[str, Known],
+    report: BuildReport,
+    *,
+    now: datetime,
+) -> None:
+    source = display_path(config, seed.path)
+    try:
+        data = _read(seed, source, limit=config.max_seed_bytes)
+    except FileNotFoundError:
+        return  # deleted since the scan: the next run removes it
+    except SeedError as exc:
+        _skip(store, seed, Known(seed.size, seed.mtime_ns, ""), str(exc), report, now=now)
+        return
+    current = Known(seed.size, seed.mtime_ns, hashlib.blake2b(data, digest_size=16).hexdigest())
+    old = known.get(seed.slug)
+    if old is not None and old.hash == current.hash:
+        store.touch(seed.slug, seed.size, seed.mtime_ns)
+        return
+    try:
+        article = parse_seed(data, source=source, slug=seed.slug, timezone=config.tz)
+    except SeedError as exc:
+        _skip(store, seed, current, str(exc), report, now=now)
+        return
+    report.warnings.extend(str(warning) for warning in article.warnings)
+    previous = store.stored(seed.slug)
+    if previous is None:
+        updated = article.published
+        report.new += 1
+    elif previous.article == article:
+        updated = previous.updated
+    else:
+        updated = max(now.replace(microsecond=0), article.published)
+        report.updated += 1
+    store.put(article, current, updated=updated, first_seen=now)
+
+
+def _read(seed: SeedFile, source: str, *, limit: int) -> bytes:
+    if seed.size > limit:
+        raise SeedError(source, 1, f"too large: {seed.size} bytes, the limit is {limit}")
+    try:
+        with open(seed.path, "rb") as file:
+            data = file.read(limit + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise SeedError(source, 1, f"cannot read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise SeedError(source, 1, f"too large: over {limit} bytes")
+    return data
+
+
+def _skip(
+    store: Store, seed: SeedFile, current: Known, error: str, report: BuildReport, *, now: datetime
+) -> None:
+    store.put_error(seed.slug, current, error, first_seen=now)
+    report.fresh_errors.append(error)
+
+
+def _publish(store: Store, config: Config, report: BuildReport, *, now: datetime) -> None:
+    """Render and write the feeds when anything they show may have changed."""
+    key = render_key(config)
+    due = store.get_meta("next_due")
+    outputs = [config.feeds_dir / name for name in render.FEED_FILES]
+    stale = (
+        report.new
+        or report.updated
+        or report.removed
+        or store.get_meta("render_key") != key
+        or (bool(due) and int(due or 0) <= to_micros(now))
+        or not all(path.exists() for path in outputs)
+    )
+    report.next_due = store.next_due(now)
+    if not stale:
+        return
+    info = feed_info(config)
+    entries = [to_entry(stored, config) for stored in store.newest(now, config.max_entries)]
+    for path, data in zip(outputs, render.render_all(info, entries), strict=True):
+        if write_if_changed(path, data):
+            report.written.append(path.name)
+    store.set_meta("render_key", key)
+    store.set_meta("next_due", str(to_micros(report.next_due)) if report.next_due else "")
+
+
+def feed_info(config: Config) -> FeedInfo:
+    return FeedInfo(
+        id=config.feed_id,
+        title=config.title,
+        description=config.description,
+        site_url=config.base_url,
+        feed_url=config.feed_url,
+        author=config.author,
+        author_email=config.author_email,
+        language=config.language,
+    )
+
+
+def to_entry(stored: Stored, config: Config) -> Entry:
+    article = stored.article
+    link = None
+    if config.link_template:
+        link = config.link_template.replace("{slug}", quote(article.slug))
+    return Entry(
+        id=entry_id(config.feed_id, article.slug),
+        title=article.title,
+        published=stable_instant(article.published, article.slug),
+        updated=stable_instant(stored.updated, article.slug),
+        summary=article.summary,
+        content_html=render.paragraphs_html(article.paragraphs),
+        link=link,
+    )
+
+
+def render_key(config: Config) -> str:
+    """What besides the seeds decides the feeds' bytes: when it changes, render again."""
+    parts = (__version__, repr(feed_info(config)), config.link_template, config.max_entries)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def display_path(config: Config, path: str) -> str:
+    """A seed's path as messages show it: relative to the site when it is inside it."""
+    relative = os.path.relpath(path, config.root)
+    return path if relative.startswith("..") else relative
+
+
+def now() -> datetime:
+    """The one clock read of the publisher; the core takes `now` as a parameter."""
+    return datetime.now(UTC)

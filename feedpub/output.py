@@ -1,0 +1,112 @@
+"""Atomic writes into feeds/, and the site lock.
+
+Every file is written to an unpredictable temporary name in its own folder, flushed and fsynced,
+then moved over the old one with os.replace: a reader sees the old bytes or the new, never a part.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from feedpub.errors import OutputError
+
+log = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".feedpub-"
+TEMP_SUFFIX = ".tmp"
+FILE_MODE = 0o644  # feeds are public: the web server must read them
+LOCK_WAIT_NOTICE = 3.0
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Replace `path` with `data` atomically, unless it already holds exactly those bytes."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _replace(path, data)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    return True
+
+
+def _replace(path: Path, data: bytes) -> None:
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fchmod(out.fileno(), FILE_MODE)
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete temporary files a killed run left behind. Call it while holding the site lock."""
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for dirpath, _dirs, names in os.walk(folder):
+        for name in names:
+            if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(dirpath, name))
+                    removed += 1
+    return removed
+
+
+@contextlib.contextmanager
+def site_lock(state_dir: Path, *, poll: float = 0.05) -> Iterator[None]:
+    """Hold the site's lock: a second build waits, saying so when it waits for long."""
+    try:
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise OutputError(f"{state_dir}: cannot create the lock file: {exc.strerror}") from exc
+    try:
+        _acquire(fd, state_dir, poll)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _acquire(fd: int, state_dir: Path, poll: float) -> None:
+    started = time.monotonic()
+    told = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+        if not told and time.monotonic() - started > LOCK_WAIT_NOTICE:
+            log.warning("waiting for another publisher run to finish (lock %s)", state_dir / "lock")
+            told = True
+        time.sleep(poll)

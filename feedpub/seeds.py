@@ -1,0 +1,184 @@
+"""Seed text to Article. Pure: no open(), no clock.
+
+A seed is `date <DATE> <TITLE>`, a blank line, then paragraphs separated by blank lines.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+
+from dateutil import tz as dateutil_tz
+
+from feedpub.errors import SeedError
+from feedpub.model import Article, Problem
+
+# Characters XML 1.0 forbids, and the C1 controls, which feed validators warn about.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+_DATE_LINE = re.compile(r"date[ \t]+(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
+_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"(?:[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?"
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ZONES = {
+    "ut": 0, "gmt": 0, "z": 0,
+    "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7, "mdt": -6, "pst": -8, "pdt": -7,
+}  # fmt: skip
+_RFC2822 = re.compile(
+    r"(?:(?P<dow>[A-Za-z]{3}),[ \t]*)?"
+    r"(?P<day>\d{1,2})[ \t]+(?P<mon>[A-Za-z]{3})[ \t]+(?P<year>\d{4})[ \t]+"
+    r"(?P<hh>\d{2}):(?P<mm>\d{2})(?::(?P<ss>\d{2}))?[ \t]+"
+    r"(?P<zone>[+-]\d{4}|[A-Za-z]{1,3})(?=[ \t]|$)"
+)
+_LOOKS_RFC = re.compile(r"([A-Za-z]{3},|\d{1,2}[ \t]+[A-Za-z]{3}[ \t])")
+_BLANK = re.compile(r"\n[ \t]*\n\s*")
+
+
+def parse_seed(data: bytes, *, source: str, slug: str, timezone: tzinfo = UTC) -> Article:
+    """Parse one seed's bytes; SeedError names `source` and the line of what can't be read."""
+    text, warnings = decode(data, source=source)
+    first, _, rest = text.partition("\n")
+    title, published, date_warnings = parse_date_line(first, source=source, timezone=timezone)
+    warnings += date_warnings
+    if rest.strip() and rest.split("\n", 1)[0].strip():
+        raise SeedError(source, 2, "expected a blank line after the date line")
+    return Article(
+        slug=slug,
+        title=title,
+        published=published,
+        paragraphs=split_paragraphs(rest),
+        warnings=tuple(warnings),
+    )
+
+
+def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
+    """Bytes to text with `\\n` line ends; forbidden characters removed, each removal a warning."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = _decode_utf16(data, source=source)
+    else:
+        if b"\x00" in data[:8192]:
+            raise SeedError(source, 1, "binary file, not a text seed (NUL byte)")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            bad = data[exc.start]
+            line = data.count(b"\n", 0, exc.start) + 1
+            reason = f"not UTF-8: byte 0x{bad:02x} at offset {exc.start}"
+            raise SeedError(source, line, reason) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    warnings: list[Problem] = []
+    found = _FORBIDDEN.search(text)
+    if found:
+        line = text.count("\n", 0, found.start()) + 1
+        count = len(_FORBIDDEN.findall(text))
+        reason = f"removed {count} character(s) not allowed in feeds, first {found.group()!r}"
+        warnings.append(Problem(source, line, reason))
+        text = _FORBIDDEN.sub("", text)
+    if not text.strip():
+        raise SeedError(source, 1, "empty seed")
+    return text, warnings
+
+
+def _decode_utf16(data: bytes, *, source: str) -> str:
+    try:
+        return data.decode("utf-16")
+    except UnicodeDecodeError as exc:
+        raise SeedError(source, 1, f"bad UTF-16 at offset {exc.start}") from None
+
+
+def parse_date_line(
+    line: str, *, source: str, timezone: tzinfo = UTC
+) -> tuple[str, datetime, list[Problem]]:
+    """`date <DATE> <TITLE>` to (title, published in UTC, warnings)."""
+    match = _DATE_LINE.fullmatch(line.strip())
+    if not match:
+        shown = line.strip()[:60]
+        raise SeedError(source, 1, f"expected 'date <DATE> <TITLE>', found {shown!r}")
+    rest = match["rest"]
+    warnings: list[Problem] = []
+    if _LOOKS_RFC.match(rest):
+        moment, title, warning = _parse_rfc2822(rest, source=source)
+        if warning:
+            warnings.append(Problem(source, 1, warning))
+    else:
+        token, *tail = rest.split(maxsplit=1)
+        title = tail[0] if tail else ""
+        moment = _parse_iso(token, source=source, timezone=timezone)
+    title = title.strip()
+    if not title:
+        raise SeedError(source, 1, "missing title after the date")
+    try:
+        return title, moment.astimezone(UTC), warnings
+    except (OverflowError, ValueError):
+        raise SeedError(source, 1, f"date out of range {rest.split()[0]!r}") from None
+
+
+def _parse_iso(token: str, *, source: str, timezone: tzinfo) -> datetime:
+    if not _ISO.fullmatch(token):
+        raise SeedError(source, 1, f"bad date {token!r}")
+    try:
+        if len(token) == 10:
+            moment = datetime.combine(date.fromisoformat(token), datetime.min.time())
+        else:
+            moment = datetime.fromisoformat(token.upper())
+    except ValueError as exc:
+        raise SeedError(source, 1, f"bad date {token!r} ({exc})") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone)
+        if not dateutil_tz.datetime_exists(moment):
+            raise SeedError(
+                source, 1, f"bad date {token!r} (no such local time: a daylight-saving gap)"
+            )
+    return moment
+
+
+def _parse_rfc2822(rest: str, *, source: str) -> tuple[datetime, str, str | None]:
+    match = _RFC2822.match(rest)
+    shown = " ".join(rest.split()[:6])
+    if not match:
+        raise SeedError(source, 1, f"bad date {shown!r}")
+    shown = match.group().strip()
+    month = match["mon"].lower()
+    zone = match["zone"]
+    if month not in _MONTHS:
+        raise SeedError(source, 1, f"bad date {shown!r} (unknown month {match['mon']!r})")
+    if zone[0] in "+-":
+        sign = -1 if zone[0] == "-" else 1
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * sign
+    elif zone.lower() in _ZONES:
+        offset = timedelta(hours=_ZONES[zone.lower()])
+    else:
+        raise SeedError(source, 1, f"bad date {shown!r} (unknown time zone {zone!r})")
+    try:
+        moment = datetime(
+            int(match["year"]),
+            _MONTHS.index(month) + 1,
+            int(match["day"]),
+            int(match["hh"]),
+            int(match["mm"]),
+            int(match["ss"] or 0),
+            tzinfo=timezone(offset),
+        )
+    except ValueError as exc:
+        raise SeedError(source, 1, f"bad date {shown!r} ({exc})") from None
+    warning = None
+    dow = match["dow"]
+    if dow and dow.lower() != _DAYS[moment.weekday()]:
+        if dow.lower() not in _DAYS:
+            raise SeedError(source, 1, f"bad date {shown!r} (unknown day name {dow!r})")
+        actual = moment.strftime("%A")
+        warning = f"day name {dow!r} does not match {moment.date()}, a {actual}; the date is used"
+    return moment, rest[match.end() :], warning
+
+
+def split_paragraphs(body: str) -> tuple[str, ...]:
+    """Paragraphs separated by blank lines; the lines of one paragraph joined with a space."""
+    paragraphs = []
+    for block in _BLANK.split(body.strip()):
+        lines = [line.strip() for line in block.split("\n")]
+        paragraph = " ".join(line for line in lines if line)
+        if paragraph:
+            paragraphs.append(paragraph)
+    return tuple(paragraphs)

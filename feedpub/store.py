@@ -1,0 +1,264 @@
+"""The state index: SQLite next to publisher.toml, never inside feeds/.
+
+It remembers every seed (stat, content hash, the last version that could be published, first-seen
+and updated times) so that a build re-reads only what changed. Deleting it is always safe: ids
+and published times come from the seeds and the config, never from here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from feedpub.errors import StoreError
+from feedpub.model import Article
+
+SCHEMA = """
+CREATE TABLE seed (
+    slug        TEXT PRIMARY KEY,
+    size        INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    hash        TEXT NOT NULL,      -- content hash of the version last read
+    error       TEXT,               -- why that version cannot be published, or NULL
+    first_seen  INTEGER NOT NULL,   -- microseconds since the epoch, UTC
+    -- the last version that could be published; all NULL while there is none
+    published   INTEGER,
+    updated     INTEGER,
+    article     TEXT                -- JSON: title and paragraphs
+) WITHOUT ROWID;
+CREATE INDEX seed_by_date ON seed (published DESC, slug) WHERE published IS NOT NULL;
+CREATE TABLE meta (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+MIGRATIONS: tuple[str, ...] = (SCHEMA,)  # index i takes user_version i to i + 1
+log = logging.getLogger(__name__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the index knows of a seed file, enough to tell whether it changed."""
+
+    size: int
+    mtime_ns: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The published version of a seed, as the index keeps it."""
+
+    article: Article
+    updated: datetime
+
+
+def to_micros(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+class Store:
+    """A small protocol over one SQLite connection. Open it in the thread that uses it."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def known(self) -> dict[str, Known]:
+        rows = self._db.execute("SELECT slug, size, mtime_ns, hash FROM seed")
+        return {slug: Known(size, mtime, digest) for slug, size, mtime, digest in rows}
+
+    def stored(self, slug: str) -> Stored | None:
+        row = self._db.execute(
+            "SELECT slug, published, updated, article FROM seed"
+            " WHERE slug = ? AND published IS NOT NULL",
+            (slug,),
+        ).fetchone()
+        return _stored(row) if row else None
+
+    def touch(self, slug: str, size: int, mtime_ns: int) -> None:
+        """Same content, new file times."""
+        self._db.execute(
+            "UPDATE seed SET size = ?, mtime_ns = ? WHERE slug = ?", (size, mtime_ns, slug)
+        )
+
+    def put(
+        self, article: Article, known: Known, *, updated: datetime, first_seen: datetime
+    ) -> None:
+        """A version that can be published. An existing seed keeps its first-seen time."""
+        self._db.execute(
+            "INSERT INTO seed"
+            " (slug, size, mtime_ns, hash, error, first_seen, published, updated, article)"
+            " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)"
+            " ON CONFLICT (slug) DO UPDATE SET size = excluded.size,"
+            " mtime_ns = excluded.mtime_ns, hash = excluded.hash, error = NULL,"
+            " published = excluded.published, updated = excluded.updated,"
+            " article = excluded.article",
+            (
+                article.slug,
+                known.size,
+                known.mtime_ns,
+                known.hash,
+                to_micros(first_seen),
+                to_micros(article.published),
+                to_micros(updated),
+                _article_json(article),
+            ),
+        )
+
+    def put_error(self, slug: str, known: Known, error: str, *, first_seen: datetime) -> None:
+        """A version that cannot be published; the last good version, if any, stays."""
+        self._db.execute(
+            "INSERT INTO seed (slug, size, mtime_ns, hash, error, first_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (slug) DO UPDATE SET size = excluded.size,"
+            " mtime_ns = excluded.mtime_ns, hash = excluded.hash, error = excluded.error",
+            (slug, known.size, known.mtime_ns, known.hash, error, to_micros(first_seen)),
+        )
+
+    def delete(self, slugs: Iterable[str]) -> None:
+        self._db.executemany("DELETE FROM seed WHERE slug = ?", ((s,) for s in slugs))
+
+    def newest(self, now: datetime, limit: int) -> list[Stored]:
+        rows = self._db.execute(
+            "SELECT slug, published, updated, article FROM seed"
+            " WHERE published IS NOT NULL AND published <= ?"
+            " ORDER BY published DESC, slug LIMIT ?",
+            (to_micros(now), limit),
+        )
+        return [_stored(row) for row in rows]
+
+    def errors(self) -> list[str]:
+        """Why each seed that cannot be published is skipped, as `path:line: reason`."""
+        rows = self._db.execute("SELECT error FROM seed WHERE error IS NOT NULL ORDER BY slug")
+        return [error for (error,) in rows]
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """The earliest date still to come among the seeds."""
+        row = self._db.execute(
+            "SELECT min(published) FROM seed WHERE published > ?", (to_micros(now),)
+        ).fetchone()
+        return from_micros(row[0]) if row[0] is not None else None
+
+    def waiting(self, now: datetime) -> list[tuple[str, datetime]]:
+        """Seeds whose date is still to come, soonest first."""
+        rows = self._db.execute(
+            "SELECT slug, published FROM seed WHERE published > ? ORDER BY published, slug",
+            (to_micros(now),),
+        )
+        return [(slug, from_micros(published)) for slug, published in rows]
+
+    def counts(self, now: datetime) -> tuple[int, int]:
+        """(seeds indexed, entries published now)."""
+        row = self._db.execute(
+            "SELECT count(*), count(*) FILTER (WHERE published <= ?) FROM seed",
+            (to_micros(now),),
+        ).fetchone()
+        return row[0], row[1]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def commit(self) -> None:
+        self._db.commit()
+
+
+def _article_json(article: Article) -> str:
+    return json.dumps(
+        {"title": article.title, "paragraphs": article.paragraphs},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _stored(row: tuple[str, int, int, str]) -> Stored:
+    slug, published, updated, text = row
+    data = json.loads(text)
+    article = Article(
+        slug=slug,
+        title=data["title"],
+        published=from_micros(published),
+        paragraphs=tuple(data["paragraphs"]),
+    )
+    return Stored(article=article, updated=from_micros(updated))
+
+
+@contextmanager
+def open_store(path: Path, *, readonly: bool = False) -> Iterator[Store]:
+    """Open (and create or migrate) the index; a damaged file is set aside and rebuilt."""
+    try:
+        connection = _connect(path, readonly=readonly)
+    except sqlite3.DatabaseError as exc:
+        if readonly or isinstance(exc, sqlite3.OperationalError):
+            raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
+        aside = _set_aside(path)
+        connection = _connect(path, readonly=False)
+        connection.execute("SELECT 1")  # a fresh file: this cannot fail the same way
+        del aside
+    with closing(connection):
+        try:
+            yield Store(connection)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: {exc}") from exc
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        if not path.exists():
+            raise StoreError(f"{path}: no state database yet; run 'publisher build' first")
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
+        connection.execute("SELECT count(*) FROM seed")
+        return connection
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=30)
+    try:
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        _migrate(connection, path)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StoreError(f"{path}: made by a newer publisher (schema {version})")
+    for number in range(version, len(MIGRATIONS)):
+        connection.executescript(
+            f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;"
+        )
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename a damaged database (never delete it) so that a fresh one can be built."""
+    stamp = 0
+    while True:
+        aside = path.with_name(f"{path.name}.damaged-{stamp}")
+        if not aside.exists():
+            break
+        stamp += 1
+    os.replace(path, aside)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    log.error(
+        "%s: the state database is damaged; set aside as %s and rebuilt from the seeds", path, aside
+    )
+    return aside
