@@ -7,10 +7,11 @@ render -> write atomically. Values in, values out: the clock is the `now` parame
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -60,11 +61,13 @@ def build_once(
     settle: float = 0.0,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    ready: Collection[str] = (),
 ) -> BuildReport:
     """Bring feeds/ up to date with seeds/, holding the site lock throughout.
 
     `should_stop` is asked between seeds; when it says yes, what was indexed is kept, nothing is
-    published, and the next run carries on from there.
+    published, and the next run carries on from there. Paths in `ready` are files known to be
+    closed after writing: they are read even when modified less than `settle` seconds ago.
     """
     started = time.perf_counter()
     with site_lock(config.state_dir):
@@ -72,14 +75,53 @@ def build_once(
         with open_store(config.state_dir / STATE_FILE) as store:
             report = BuildReport()
             _update_index(
-                store, config, report, now=now, settle=settle, progress=progress, stop=should_stop
+                store,
+                config,
+                report,
+                now=now,
+                settle=settle,
+                progress=progress,
+                stop=should_stop,
+                ready=ready,
             )
             store.commit()
             if not report.stopped:
                 _publish(store, config, report, now=now)
-                store.commit()
-    report.seconds = time.perf_counter() - started
+            report.seconds = time.perf_counter() - started
+            store.set_meta("last_run", json.dumps(_last_run(report, now)))
+            store.commit()
     return report
+
+
+def _last_run(report: BuildReport, now: datetime) -> dict[str, object]:
+    result = "stopped" if report.stopped else "skipped seeds" if report.errors else "ok"
+    return {
+        "at": now.isoformat(),
+        "result": result,
+        "summary": report.summary(),
+        "seconds": round(report.seconds, 3),
+    }
+
+
+def check_seeds(config: Config) -> list[str]:
+    """Read and parse every seed, write nothing; every problem as `path:line: reason`."""
+    problems: list[str] = []
+    for seed in sorted(scan(config.seeds_dir).values(), key=lambda seed: seed.slug):
+        source = display_path(config, seed.path)
+        try:
+            article = parse_seed(
+                _read(seed, source, limit=config.max_seed_bytes),
+                source=source,
+                slug=seed.slug,
+                timezone=config.tz,
+            )
+        except FileNotFoundError:
+            continue
+        except SeedError as exc:
+            problems.append(str(exc))
+        else:
+            problems.extend(str(warning) for warning in article.warnings)
+    return problems
 
 
 def _update_index(
@@ -91,10 +133,11 @@ def _update_index(
     settle: float,
     progress: Progress | None,
     stop: Callable[[], bool] | None,
+    ready: Collection[str],
 ) -> None:
     known = store.known()
     files = scan(config.seeds_dir)
-    changes = diff(files, known, now_ns=time.time_ns(), settle_ns=int(settle * 1e9))
+    changes = diff(files, known, now_ns=time.time_ns(), settle_ns=int(settle * 1e9), ready=ready)
     report.unsettled = len(changes.unsettled)
     for done, seed in enumerate(changes.changed, 1):
         if stop and stop():

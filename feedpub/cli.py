@@ -35,13 +35,43 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="publish once and exit")
     _verbosity(build)
     _folders(build)
-    build.add_argument(
+    _settle(build, default=0.0)
+    watch = commands.add_parser("watch", help="keep the feeds current: a daemon")
+    _verbosity(watch)
+    _folders(watch)
+    _schedule(watch)
+    _settle(watch, default=2.0)
+    status = commands.add_parser("status", help="what the state index says; read-only")
+    _verbosity(status)
+    status.add_argument("--json", action="store_true", help="print JSON")
+    check = commands.add_parser("check", help="read every seed and report problems; write nothing")
+    _verbosity(check)
+    check.add_argument("--seeds", type=Path, help="the seeds folder (default: seeds_dir)")
+    serve = commands.add_parser("serve", help="serve feeds/ over HTTP, for a preview")
+    _verbosity(serve)
+    _folders(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--watch", action="store_true", help="run the daemon in the same process")
+    _schedule(serve)
+    _settle(serve, default=2.0)
+    return parser
+
+
+def _schedule(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--every", type=_positive_seconds, help="seconds between polls (default 30)")
+    group.add_argument("--cron", metavar="EXPR", help='poll on a cron schedule, e.g. "*/5 * * * *"')
+
+
+def _settle(parser: argparse.ArgumentParser, *, default: float) -> None:
+    parser.add_argument(
         "--settle",
         type=_seconds,
-        default=0.0,
-        help="leave seeds modified less than this many seconds ago for the next run (default 0)",
+        default=default,
+        help="a seed modified less than this many seconds ago waits, unless it was closed after"
+        f" writing (default {default:g})",
     )
-    return parser
 
 
 def _verbosity(parser: argparse.ArgumentParser) -> None:
@@ -57,9 +87,19 @@ def _folders(parser: argparse.ArgumentParser) -> None:
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e9:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
     return value
 
 
@@ -76,32 +116,45 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _set_up_logging(args: argparse.Namespace) -> None:
+    daemon = args.command == "watch" or (args.command == "serve" and args.watch)
     level = logging.INFO
     if getattr(args, "verbose", False):
         level = logging.DEBUG
     elif getattr(args, "quiet", False):
         level = logging.ERROR
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("publisher: %(message)s"))
+    if daemon:  # a daemon's log wants times and levels
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("publisher: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = _config(args)
     if args.command == "build":
-        return _build(config, settle=args.settle)
+        return _build(_config(args), settle=args.settle)
+    if args.command == "watch":
+        return _watch(args)
+    if args.command == "status":
+        return _status(_config(args, create=False), as_json=args.json)
+    if args.command == "check":
+        return _check(_config(args, create=False))
+    if args.command == "serve":
+        return _serve(args)
     raise AssertionError(args.command)
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config(args: argparse.Namespace, *, create: bool = True) -> Config:
     path: Path | None = args.config
     if path is None:
         path = Path(CONFIG_NAME)
-        if not path.exists():
+        if not path.exists() and create:
             create_config(path)
-    config = load_config(path, seeds_dir=args.seeds, feeds_dir=args.feeds)
+    config = load_config(
+        path, seeds_dir=getattr(args, "seeds", None), feeds_dir=getattr(args, "feeds", None)
+    )
     if not config.seeds_dir.is_dir():
         what = "does not exist" if not config.seeds_dir.exists() else "is not a folder"
         raise ConfigError(f"{config.seeds_dir}: the seeds folder {what}")
@@ -118,3 +171,48 @@ def _build(config: Config, *, settle: float) -> int:
         log.error("%s", error)
     log.info("%s", report.summary())
     return EXIT_SKIPPED if report.errors else EXIT_OK
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from feedpub.watch import run_watch
+
+    _config(args)  # a bad config at start is an error; later, on SIGHUP, the old one is kept
+    return run_watch(lambda: _config(args), every=args.every, cron=args.cron, settle=args.settle)
+
+
+def _status(config: Config, *, as_json: bool) -> int:
+    import json
+
+    from feedpub.build import now
+    from feedpub.status import format_status, site_status
+
+    status = site_status(config, now=now())
+    print(json.dumps(status, indent=2, ensure_ascii=False) if as_json else format_status(status))
+    return EXIT_OK
+
+
+def _check(config: Config) -> int:
+    from feedpub.build import check_seeds
+
+    problems = check_seeds(config)
+    for problem in problems:
+        print(problem)
+    return EXIT_SKIPPED if problems else EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from feedpub.serve import run_serve, start_server
+
+    config = _config(args)
+    if not args.watch:
+        return run_serve(config.feeds_dir, host=args.host, port=args.port)
+    from feedpub.watch import run_watch
+
+    server = start_server(config.feeds_dir, host=args.host, port=args.port)
+    try:
+        return run_watch(
+            lambda: _config(args), every=args.every, cron=args.cron, settle=args.settle
+        )
+    finally:
+        server.shutdown()
+        server.server_close()

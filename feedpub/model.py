@@ -52,6 +52,11 @@ class Entry:
     summary: str | None
     content_html: str | None
     link: str | None = None
+    slug: str = ""
+    author: str | None = None  # None: the feed's author
+    author_email: str | None = None
+    tags: tuple[str, ...] = ()
+    language: str | None = None  # None: the feed's language
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,7 @@ class FeedInfo:
     author: str
     author_email: str | None = None
     language: str = "en"
+    hubs: tuple[str, ...] = ()  # WebSub hubs
 
 
 def shorten(text: str, limit: int) -> str:

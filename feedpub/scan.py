@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,15 +87,20 @@ def diff(
     *,
     now_ns: int,
     settle_ns: int = 0,
+    ready: Collection[str] = (),
 ) -> Changes:
-    """Compare a scan with the index. A file modified less than `settle_ns` ago waits."""
+    """Compare a scan with the index.
+
+    A file modified less than `settle_ns` ago waits, unless its path is in `ready` (a file known
+    to be closed after writing).
+    """
     changed: list[SeedFile] = []
     unsettled: list[SeedFile] = []
     for slug, seed in files.items():
         old = known.get(slug)
         if old is not None and old.size == seed.size and old.mtime_ns == seed.mtime_ns:
             continue
-        if settle_ns and now_ns - seed.mtime_ns < settle_ns:
+        if settle_ns and now_ns - seed.mtime_ns < settle_ns and seed.path not in ready:
             unsettled.append(seed)
         else:
             changed.append(seed)
