@@ -89,7 +89,7 @@ def _generator(info: FeedInfo, entries: Sequence[Entry], *, self_url: str) -> An
 def _add_entry(fg: Any, entry: Entry, info: FeedInfo) -> None:
     fe = fg.add_entry(order="append")
     fe.id(entry.id)
-    fe.guid(entry.link or entry.id, permalink=bool(entry.link))
+    fe.guid(entry.id, permalink=entry.id == entry.link)  # the id, never a URL that can move
     fe.title(entry.title)
     fe.published(entry.published)
     fe.updated(entry.updated)

@@ -58,11 +58,9 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = _decode_utf16(data, source=source)
     else:
-        if b"\x00" in data[:8192]:
-            raise SeedError(source, 1, "binary file, not a text seed (NUL byte)")
         try:
             text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
+        except UnicodeDecodeError as exc:  # binary files end here too, at their first bad byte
             bad = data[exc.start]
             line = data.count(b"\n", 0, exc.start) + 1
             reason = f"not UTF-8: byte 0x{bad:02x} at offset {exc.start}"

@@ -1,0 +1,253 @@
+"""The pipeline end to end: real files under tmp_path, real SQLite."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feedpub.build import build_once
+from feedpub.config import load_config
+from tests.conftest import FIXED_NOW, Site, read_feed
+
+
+def ids_and_dates(feed: object) -> dict[str, tuple[str, str]]:
+    return {e.id: (e.published, e.updated) for e in feed.entries}  # type: ignore[attr-defined]
+
+
+def test_first_build_publishes_every_seed_newest_first(site: Site) -> None:
+    site.write("a", "date 2024-01-01 Oldest\n\nA.\n")
+    site.write("b", "date 2024-03-01 Newest\n\nB.\n")
+    site.write("c", "date 2024-02-01 Middle\n\nC.\n")
+    report = site.build()
+    assert (report.new, report.updated, report.removed, report.errors) == (3, 0, 0, [])
+    assert report.written == ["atom.xml", "rss.xml"]
+    for feed in (site.atom(), site.rss()):
+        assert [e.title for e in feed.entries] == ["Newest", "Middle", "Oldest"]
+
+
+def test_ties_on_published_are_broken_by_slug(site: Site) -> None:
+    for slug in ("zeta", "alpha", "mid"):
+        site.write(slug, f"date 2024-01-01 {slug}\n")
+    site.build()
+    assert [e.title for e in site.atom().entries] == ["alpha", "mid", "zeta"]
+    assert [e.title for e in site.rss().entries] == ["alpha", "mid", "zeta"]
+
+
+def test_same_day_entries_get_distinct_stable_updated_texts(site: Site) -> None:
+    for slug in ("a", "b", "c"):
+        site.write(slug, f"date 2024-01-01 {slug}\n")
+    site.build()
+    updated = [e.updated for e in site.atom().entries]
+    assert len(set(updated)) == 3
+    assert all(u.startswith("2024-01-01T00:00:00.") for u in updated)
+    site.write("d", "date 2024-01-01 d\n")
+    site.build()
+    assert set(updated) <= {e.updated for e in site.atom().entries}
+
+
+def test_max_entries_keeps_the_newest(site: Site) -> None:
+    site.configure("max_entries = 2\n")
+    for day in range(1, 6):
+        site.write(f"s{day}", f"date 2024-01-0{day} Day {day}\n")
+    site.build()
+    assert [e.title for e in site.atom().entries] == ["Day 5", "Day 4"]
+    assert [e.title for e in site.rss().entries] == ["Day 5", "Day 4"]
+
+
+def test_future_seed_waits_until_a_build_after_its_date(site: Site) -> None:
+    site.write("now", "date 2026-06-01T11:00Z Present\n")
+    site.write("later", "date 2026-06-01T13:00Z Future\n")
+    report = site.build()
+    assert [e.title for e in site.atom().entries] == ["Present"]
+    assert report.next_due is not None
+    assert report.next_due.hour == 13
+    report = site.build(now=FIXED_NOW + timedelta(hours=2))
+    assert report.written == ["atom.xml", "rss.xml"]
+    assert [e.title for e in site.atom().entries] == ["Future", "Present"]
+
+
+def test_second_build_writes_nothing(site: Site) -> None:
+    site.write("a", "date 2024-01-01 A\n\nBody.\n")
+    site.build()
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.feeds.iterdir()}
+    report = site.build(now=FIXED_NOW + timedelta(days=1))
+    after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.feeds.iterdir()}
+    assert report.written == []
+    assert (report.new, report.updated, report.removed) == (0, 0, 0)
+    assert after == before
+
+
+def test_touching_a_seed_without_changing_it_rewrites_nothing(site: Site) -> None:
+    path = site.write("a", "date 2024-01-01 A\n\nBody.\n")
+    site.build()
+    path.write_text("date 2024-01-01 A\n\nBody.\n", encoding="utf-8")
+    report = site.build(now=FIXED_NOW + timedelta(days=1))
+    assert (report.updated, report.written) == (0, [])
+
+
+def test_edit_keeps_the_id_and_moves_updated(site: Site) -> None:
+    site.write("a", "date 2024-01-01 Before\n\nBody.\n")
+    site.build()
+    (before,) = site.atom().entries
+    later = FIXED_NOW + timedelta(days=3)
+    site.write("a", "date 2024-01-01 After\n\nNew body.\n", mtime_ns=1)
+    report = site.build(now=later)
+    assert report.updated == 1
+    for feed in (site.atom(), site.rss()):
+        (after,) = feed.entries
+        assert after.id == before.id
+        assert after.title == "After"
+    (atom_entry,) = site.atom().entries
+    assert atom_entry.published == before.published
+    assert atom_entry.updated.startswith("2026-06-04T12:00:00.")
+    report = site.build(now=later + timedelta(days=1))
+    assert site.atom().entries[0].updated == atom_entry.updated
+
+
+def test_delete_removes_the_entry(site: Site) -> None:
+    site.write("a", "date 2024-01-01 A\n")
+    gone = site.write("b", "date 2024-01-02 B\n")
+    site.build()
+    gone.unlink()
+    report = site.build()
+    assert report.removed == 1
+    assert [e.title for e in site.atom().entries] == ["A"]
+    assert [e.title for e in site.rss().entries] == ["A"]
+
+
+def test_moving_a_seed_is_a_delete_and_an_add(site: Site) -> None:
+    path = site.write("old-name", "date 2024-01-01 A\n")
+    site.build()
+    (before,) = site.atom().entries
+    path.rename(site.seeds / "new-name.txt")
+    report = site.build()
+    assert (report.new, report.removed) == (1, 1)
+    (after,) = site.atom().entries
+    assert after.id != before.id
+
+
+def test_deleting_the_database_changes_no_id_and_no_date(site: Site) -> None:
+    site.write("a", "date 2024-01-01 A\n\nBody.\n")
+    site.write("sub/b", "date 2024-01-02T10:00+02:00 B\n")
+    site.build()
+    atom, rss = site.feeds / "atom.xml", site.feeds / "rss.xml"
+    before = (atom.read_bytes(), rss.read_bytes())
+    shutil.rmtree(site.root / ".publisher")
+    report = site.build(now=FIXED_NOW + timedelta(days=30))
+    assert report.written == []
+    assert (atom.read_bytes(), rss.read_bytes()) == before
+
+
+def test_fresh_checkout_marks_nothing_updated(site: Site, tmp_path: Path) -> None:
+    site.write("a", "date 2024-01-01 A\n\nBody.\n")
+    site.build()
+    before = ids_and_dates(site.atom())
+    clone = Site(tmp_path / "clone")
+    shutil.copytree(site.seeds, clone.seeds)  # new file times, no index
+    shutil.copy(site.config_path, clone.config_path)
+    clone.build(now=FIXED_NOW + timedelta(days=9))
+    assert ids_and_dates(clone.atom()) == before
+
+
+def test_ids_do_not_depend_on_base_url_or_output_folder(site: Site) -> None:
+    site.write("a", "date 2024-01-01 A\n")
+    site.build()
+    (before,) = site.atom().entries
+    site.configure('feeds_dir = "public"\nlink_template = "https://new.example/{slug}"\n')
+    site.config_path.write_text(
+        site.config_path.read_text().replace("https://example.org/", "https://moved.example/")
+    )
+    site.build()
+    (after,) = read_feed(site.root / "public" / "atom.xml").entries
+    assert after.id == before.id
+    assert after.link == "https://new.example/a"
+
+
+def test_two_feeds_never_share_entry_ids(site: Site, tmp_path: Path) -> None:
+    site.write("a", "date 2024-01-01 A\n")
+    site.build()
+    other = Site(tmp_path / "other")
+    other.seeds.mkdir(parents=True)
+    other.write("a", "date 2024-01-01 A\n")
+    other.config_path.write_text(
+        site.config_path.read_text().replace("000000000001", "000000000002")
+    )
+    other.build()
+    assert site.atom().entries[0].id != other.atom().entries[0].id
+
+
+def test_one_bad_seed_blocks_nothing(site: Site) -> None:
+    site.write("good", "date 2024-01-01 Good\n")
+    bad = site.write("bad", "date 2024-02-30 Bad\n")
+    original = bad.read_bytes()
+    report = site.build()
+    assert report.errors == [
+        "seeds/bad.txt:1: bad date '2024-02-30' (day is out of range for month)"
+    ]
+    assert [e.title for e in site.atom().entries] == ["Good"]
+    assert bad.read_bytes() == original
+    assert report.summary() == "published 2 files: 1 new, 0 updated, 0 removed, 1 skipped"
+
+
+def test_a_seed_that_breaks_keeps_its_last_good_version(site: Site) -> None:
+    path = site.write("a", "date 2024-01-01 Good\n")
+    site.build()
+    path.write_text("date 2024-13-01 Broken\n", encoding="utf-8")
+    report = site.build()
+    assert len(report.errors) == 1
+    assert [e.title for e in site.atom().entries] == ["Good"]
+    path.write_text("date 2024-01-01 Fixed\n", encoding="utf-8")
+    report = site.build()
+    assert (report.errors, report.updated) == ([], 1)
+    assert [e.title for e in site.atom().entries] == ["Fixed"]
+
+
+def test_empty_site_has_a_fixed_updated_time(site: Site) -> None:
+    site.build()
+    assert site.atom().feed.updated == "1970-01-01T00:00:00+00:00"
+    assert site.rss().feed.updated == "Thu, 01 Jan 1970 00:00:00 +0000"
+
+
+def test_feed_updated_is_the_newest_entry_updated_not_the_build_time(site: Site) -> None:
+    site.write("a", "date 2024-01-01 A\n")
+    site.write("b", "date 2023-01-01 B\n")
+    site.build()
+    atom = site.atom()
+    assert atom.feed.updated == atom.entries[0].updated
+    assert site.rss().feed.updated == "Mon, 01 Jan 2024 00:00:00 +0000"
+
+
+def test_settle_leaves_a_just_written_seed_for_the_next_build(site: Site) -> None:
+    site.write("a", "date 2024-01-01 A\n")
+    report = build_once(load_config(site.config_path), now=FIXED_NOW, settle=3600)
+    assert report.unsettled == 1
+    assert site.atom().entries == []
+
+
+def test_stale_temporary_files_are_cleaned_up(site: Site) -> None:
+    site.feeds.mkdir()
+    leftover = site.feeds / ".feedpub-abc123.tmp"
+    leftover.write_bytes(b"<half")
+    site.build()
+    assert not leftover.exists()
+
+
+@settings(max_examples=40, deadline=None)
+@given(text=st.text(), title=st.text())
+def test_any_seed_text_leaves_both_feeds_well_formed(text: str, title: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        site = Site(Path(folder))
+        site.configure("")
+        site.write("fuzz", text.encode("utf-8", "surrogatepass"))
+        site.write("titled", f"date 2024-01-01 {title}\n\n{text}".encode("utf-8", "surrogatepass"))
+        site.write("plain", "date 2024-01-02 Plain\n")
+        report = site.build()
+        atom, rss = site.atom(), site.rss()
+        assert "Plain" in [e.title for e in atom.entries]
+        assert len(atom.entries) == len(rss.entries) == 3 - len(report.errors)
+        assert site.build().written == []

@@ -1,0 +1,238 @@
+"""The seed format: date forms, titles, bodies, encodings, and clear errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from dateutil import tz
+from hypothesis import given
+from hypothesis import strategies as st
+
+from feedpub.errors import SeedError
+from feedpub.model import Article
+from feedpub.seeds import parse_seed
+
+BERLIN = tz.gettz("Europe/Berlin")
+
+
+def parse(text: str | bytes, **kwargs: object) -> Article:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return parse_seed(data, source="seeds/x.txt", slug="x", **kwargs)  # type: ignore[arg-type]
+
+
+GOOD_DATES = [
+    ("2023-12-22", datetime(2023, 12, 22, tzinfo=UTC)),
+    ("2023-12-22T09:30", datetime(2023, 12, 22, 9, 30, tzinfo=UTC)),
+    ("2023-12-22T09:30:15", datetime(2023, 12, 22, 9, 30, 15, tzinfo=UTC)),
+    ("2023-12-22T09:30:00+08:00", datetime(2023, 12, 22, 1, 30, tzinfo=UTC)),
+    ("2023-12-22T01:30:00Z", datetime(2023, 12, 22, 1, 30, tzinfo=UTC)),
+    ("2023-12-22T09:30:00.250-03:30", datetime(2023, 12, 22, 13, 0, 0, 250000, tzinfo=UTC)),
+    ("2023-12-22T09:30+05:45", datetime(2023, 12, 22, 3, 45, tzinfo=UTC)),
+    ("Fri, 22 Dec 2023 09:30:00 +0800", datetime(2023, 12, 22, 1, 30, tzinfo=UTC)),
+    ("22 Dec 2023 09:30:00 +0800", datetime(2023, 12, 22, 1, 30, tzinfo=UTC)),
+    ("Fri, 22 Dec 2023 09:30 GMT", datetime(2023, 12, 22, 9, 30, tzinfo=UTC)),
+    ("Fri, 22 Dec 2023 09:30:00 UT", datetime(2023, 12, 22, 9, 30, tzinfo=UTC)),
+    ("Fri, 22 Dec 2023 09:30:00 EST", datetime(2023, 12, 22, 14, 30, tzinfo=UTC)),
+    ("Fri, 2 Jun 2023 09:30:00 PDT", datetime(2023, 6, 2, 16, 30, tzinfo=UTC)),
+    ("1969-07-20T20:17Z", datetime(1969, 7, 20, 20, 17, tzinfo=UTC)),
+    ("0001-01-01T00:00Z", datetime(1, 1, 1, tzinfo=UTC)),
+    ("9999-12-31", datetime(9999, 12, 31, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(("date", "expected"), GOOD_DATES)
+def test_good_dates_are_read_exactly(date: str, expected: datetime) -> None:
+    article = parse(f"date {date} The title\n\nBody.\n")
+    assert article.published == expected
+    assert article.title == "The title"
+
+
+BAD_DATES = [
+    "2023-02-30",
+    "2023-13-01",
+    "2023-12-22T24:61",
+    "2023-12",
+    "2023",
+    "20231222",
+    "yesterday",
+    "2023-12-22T09:30:00+25:00",
+    "Fri, 30 Feb 2023 09:30:00 +0000",
+    "Fri, 22 Foo 2023 09:30:00 +0000",
+    "Fri, 22 Dec 2023 09:30:00 XYZ",
+    "Fri, 22 Dec 23 09:30:00 +0000",
+    "0001-01-01T00:00+05:00",
+]
+
+
+@pytest.mark.parametrize("date", BAD_DATES)
+def test_bad_date_names_file_and_line(date: str) -> None:
+    with pytest.raises(SeedError) as caught:
+        parse(f"date {date} The title\n\nBody.\n")
+    assert str(caught.value).startswith("seeds/x.txt:1: ")
+    assert "date" in caught.value.reason
+
+
+def test_bad_date_message_shows_the_value() -> None:
+    with pytest.raises(SeedError, match=r"^seeds/x.txt:1: bad date '2023-02-30'"):
+        parse("date 2023-02-30 Title\n")
+
+
+def test_no_field_is_filled_from_today() -> None:
+    with pytest.raises(SeedError):
+        parse("date 2024-03 Title\n")
+
+
+def test_date_without_offset_is_in_the_configured_timezone() -> None:
+    winter = parse("date 2023-12-22T09:30 Title\n", timezone=BERLIN)
+    summer = parse("date 2023-06-22 Title\n", timezone=BERLIN)
+    assert winter.published == datetime(2023, 12, 22, 8, 30, tzinfo=UTC)
+    assert summer.published == datetime(2023, 6, 21, 22, 0, tzinfo=UTC)
+
+
+def test_local_time_in_a_daylight_saving_gap_is_an_error() -> None:
+    with pytest.raises(SeedError, match="no such local time"):
+        parse("date 2023-03-26T02:30 Title\n", timezone=BERLIN)
+
+
+def test_explicit_offset_wins_over_the_configured_timezone() -> None:
+    article = parse("date 2023-12-22T09:30+02:00 Title\n", timezone=BERLIN)
+    assert article.published == datetime(2023, 12, 22, 7, 30, tzinfo=UTC)
+    assert article.published.utcoffset() == timedelta(0)
+    assert article.published.tzinfo in (UTC, UTC)
+
+
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        ("date 2023-12-22 2024 plans", "2024 plans"),
+        ("date 2023-12-22 10 Dec things", "10 Dec things"),
+        ("date 2023-12-22 May the fourth", "May the fourth"),
+        ("date Fri, 22 Dec 2023 09:30:00 +0000 22 Dec is a Friday", "22 Dec is a Friday"),
+        ("date\t2023-12-22\t  Tabs   and spaces  ", "Tabs   and spaces"),
+        ("Date 2023-12-22 Capitalised keyword", "Capitalised keyword"),
+        ("DATE 2023-12-22 Upper-case keyword", "Upper-case keyword"),
+    ],
+)
+def test_title_is_the_rest_of_the_line_trimmed(line: str, title: str) -> None:
+    assert parse(line + "\n").title == title
+
+
+def test_wrong_day_name_is_accepted_with_a_warning() -> None:
+    article = parse("date Mon, 22 Dec 2023 09:30:00 +0000 Title\n")
+    assert article.published == datetime(2023, 12, 22, 9, 30, tzinfo=UTC)
+    assert "Mon" in article.warnings[0].reason
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty seed"),
+        ("   \n\n\t\n", "empty seed"),
+        ("2023-12-22 No keyword\n", "expected 'date <DATE> <TITLE>'"),
+        ("title: x\ndate 2023-12-22 Later\n", "expected 'date <DATE> <TITLE>'"),
+        ("date 2023-12-22\n\nBody\n", "missing title"),
+        ("date 2023-12-22    \n", "missing title"),
+        ("date\n", "expected 'date <DATE> <TITLE>'"),
+        ("date 2023-12-22 Title\nNot blank\n", "expected a blank line"),
+    ],
+)
+def test_malformed_seeds_are_refused_with_a_reason(text: str, reason: str) -> None:
+    with pytest.raises(SeedError) as caught:
+        parse(text)
+    assert reason in caught.value.reason
+
+
+def test_second_line_must_be_blank_names_line_two() -> None:
+    with pytest.raises(SeedError) as caught:
+        parse("date 2023-12-22 Title\nNot blank\n")
+    assert caught.value.line == 2
+
+
+def test_paragraphs_split_on_blank_lines_and_lines_join_with_a_space() -> None:
+    article = parse("date 2023-12-22 T\n\none\ntwo\n\n\n  \nthree  \n   four\n\n")
+    assert article.paragraphs == ("one two", "three four")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbfdate 2023-12-22 T\n\nA\nB\n\nC\n",
+        b"date 2023-12-22 T\r\n\r\nA\r\nB\r\n\r\nC\r\n",
+        b"date 2023-12-22 T\r\rA\rB\r\rC\r",
+        "date 2023-12-22 T\n\nA\nB\n\nC\n".encode("utf-16"),
+    ],
+    ids=["utf8-bom", "crlf", "cr", "utf16-bom"],
+)
+def test_bom_and_line_endings_give_the_same_article(data: bytes) -> None:
+    article = parse(data)
+    assert (article.title, article.paragraphs) == ("T", ("A B", "C"))
+
+
+def test_title_only_seed_has_no_paragraphs_and_no_summary() -> None:
+    article = parse("date 2023-12-22 Only a title\n")
+    assert article.paragraphs == ()
+    assert article.summary is None
+
+
+def test_summary_is_the_first_paragraph_cut_on_a_word_boundary() -> None:
+    words = " ".join(f"word{i}" for i in range(200))
+    article = parse(f"date 2023-12-22 T\n\n{words}\n\nsecond\n")
+    assert article.summary is not None
+    assert article.summary.endswith("\u2026")
+    assert 250 < len(article.summary) <= 301
+    assert words.startswith(article.summary[:-1])
+    assert article.summary[-2] != " "
+
+
+def test_short_first_paragraph_is_the_whole_summary() -> None:
+    assert parse("date 2023-12-22 T\n\nShort & sweet.\n\nMore.\n").summary == "Short & sweet."
+
+
+def test_not_utf8_is_refused_with_the_byte_offset() -> None:
+    data = "date 2023-12-22 Caf\u00e9\n\nsmart \u201cquotes\u201d\n".encode("cp1252")
+    with pytest.raises(SeedError, match=r"not UTF-8: byte 0xe9 at offset 19"):
+        parse(data)
+
+
+def test_forbidden_characters_are_removed_with_a_warning() -> None:
+    article = parse("date 2023-12-22 Ti\x00tle\x1b\n\nbo\x85dy\ufffe\n")
+    assert article.title == "Title"
+    assert article.paragraphs == ("body",)
+    assert article.warnings
+    assert "removed 4 character(s)" in article.warnings[0].reason
+
+
+def test_markup_and_emoji_are_kept_as_text() -> None:
+    title = (
+        'A & B <b>bold</b> "q" \u2019s \U0001f389 \u05e9\u05dc\u05d5\u05dd'
+        " e\u0301 \U0001f469\u200d\U0001f4bb"
+    )
+    article = parse(f"date 2023-12-22 {title}\n\n]]> &amp; <script>x</script>\n")
+    assert article.title == title
+    assert article.paragraphs == ("]]> &amp; <script>x</script>",)
+
+
+@given(st.text())
+def test_any_text_gives_an_article_or_a_seed_error(text: str) -> None:
+    data = text.encode("utf-8", "surrogatepass")
+    try:
+        article = parse(data)
+    except SeedError as exc:
+        error = exc
+        assert (error.path, error.line >= 1, bool(error.reason)) == ("seeds/x.txt", True, True)
+    else:
+        assert article.title
+        assert article.title == article.title.strip()
+        assert article.published.tzinfo is not None
+
+
+@given(st.text(), st.sampled_from(["2023-12-22", "Fri, 22 Dec 2023 09:30:00 +0000"]))
+def test_any_title_after_a_good_date_parses(title: str, date: str) -> None:
+    try:
+        article = parse(f"date {date} {title}\n\nbody\n".encode("utf-8", "surrogatepass"))
+    except SeedError as exc:
+        error = exc
+        assert error.reason
+    else:
+        assert article.title
