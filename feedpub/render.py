@@ -21,7 +21,8 @@ from feedpub.model import EMPTY_FEED_UPDATED, Entry, FeedInfo
 GENERATOR = "feedpub"
 GENERATOR_URI = "https://pypi.org/project/feedpub/"
 FEED_FILES = ("atom.xml", "rss.xml")
-_RSS_TITLE = re.compile(rb"<title>([^<]*)</title>")
+_RSS_TITLE = re.compile(rb"<(title)>([^<]*)</title>")
+_RSS_DESCRIPTION = re.compile(rb"<(description)>([^<]*)</description>")
 _RSS_TITLE_REFS = {b"&amp;": b"&#x26;", b"&lt;": b"&#x3C;", b"&gt;": b"&#x3E;"}
 _RSS_REF = re.compile(rb"&amp;|&lt;|&gt;")
 
@@ -56,13 +57,16 @@ def render_rss(info: FeedInfo, entries: Sequence[Entry], *, self_url: str) -> by
     generator = _generator(info, entries, self_url=self_url)
     data: bytes = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     # RSS cannot mark a title as plain text; hex references keep `&` and `<` from looking like
-    # markup to readers and validators. Titles hold text only, so this touches nothing else.
-    return _RSS_TITLE.sub(_hex_refs, data)
+    # markup to readers and validators. Titles hold text only, so this touches nothing else; the
+    # channel description (the first one, before any item) is plain text from the config too.
+    data = _RSS_TITLE.sub(_hex_refs, data)
+    return _RSS_DESCRIPTION.sub(_hex_refs, data, count=1)
 
 
 def _hex_refs(match: re.Match[bytes]) -> bytes:
-    inner = _RSS_REF.sub(lambda ref: _RSS_TITLE_REFS[ref.group()], match.group(1))
-    return b"<title>" + inner + b"</title>"
+    tag, text = match.group(1), match.group(2)
+    inner = _RSS_REF.sub(lambda ref: _RSS_TITLE_REFS[ref.group()], text)
+    return b"<" + tag + b">" + inner + b"</" + tag + b">"
 
 
 def _generator(info: FeedInfo, entries: Sequence[Entry], *, self_url: str) -> Any:
@@ -99,8 +103,8 @@ def _add_entry(fg: Any, entry: Entry, info: FeedInfo) -> None:
     if entry.link:
         fe.link(href=entry.link, rel="alternate")
     content = entry.content_html
-    if content is None and entry.link is None:
-        # Atom needs content or an alternate link: the title stands in as the content.
+    if content is None:
+        # A title-only seed: readers and validators want textual content, so the title stands in.
         content = f"<p>{html.escape(entry.title, quote=False)}</p>"
     if entry.summary is not None:
         fe.summary(html.escape(entry.summary, quote=False), type="html")

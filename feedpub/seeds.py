@@ -15,6 +15,8 @@ from feedpub.model import Article, Problem
 
 # Characters XML 1.0 forbids, and the C1 controls, which feed validators warn about.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+#: Feed validators flag any date before this as implausible, and some readers drop such entries.
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _DATE_LINE = re.compile(r"date[ \t]+(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
 _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}"
@@ -108,9 +110,13 @@ def parse_date_line(
     if not title:
         raise SeedError(source, 1, "missing title after the date")
     try:
-        return title, moment.astimezone(UTC), warnings
+        published = moment.astimezone(UTC)
     except (OverflowError, ValueError):
         raise SeedError(source, 1, f"date out of range {rest.split()[0]!r}") from None
+    if published < EARLIEST:
+        shown = rest.split()[0]
+        raise SeedError(source, 1, f"date before 1990 {shown!r}: readers take it for a mistake")
+    return title, published, warnings
 
 
 def _parse_iso(token: str, *, source: str, timezone: tzinfo) -> datetime:

@@ -124,27 +124,26 @@ def test_dates_come_from_the_entries_never_the_clock() -> None:
     assert b"<lastBuildDate>Tue, 02 Jan 2024 03:04:05 +0000</lastBuildDate>" in first[1]
 
 
+def test_channel_description_uses_hex_references() -> None:
+    assert b"<description>About &#x3C;/b&#x3E; &#x26; more</description>" in rss(entry())
+
+
 def test_years_before_1000_keep_four_digits_in_rss() -> None:
     old = datetime(5, 1, 2, tzinfo=UTC)
     data = rss(entry(published=old, updated=old))
     assert b"<pubDate>Sun, 02 Jan 0005 00:00:00 +0000</pubDate>" in data
 
 
-def test_title_only_entry_without_link_carries_its_title_as_content() -> None:
-    item = entry("Just a title", body=())
-    root = etree.fromstring(atom(item))
-    content = root.find(f"{ATOM}entry/{ATOM}content")
-    assert content is not None
-    assert content.text == "<p>Just a title</p>"
-    assert root.find(f"{ATOM}entry/{ATOM}summary") is None
-
-
-def test_title_only_entry_with_link_has_no_content_element() -> None:
-    item = entry("Just a title", body=(), link="https://example.org/t.html")
-    root = etree.fromstring(atom(item))
-    assert root.find(f"{ATOM}entry/{ATOM}content") is None
-    rss_root = etree.fromstring(rss(item))
-    assert rss_root.find("channel/item/description") is None
+def test_title_only_entry_carries_its_title_as_content() -> None:
+    for link in (None, "https://example.org/t.html"):
+        item = entry("Just <a> title", body=(), link=link)
+        root = etree.fromstring(atom(item))
+        content = root.find(f"{ATOM}entry/{ATOM}content")
+        assert content is not None
+        assert content.text == "<p>Just &lt;a&gt; title</p>"
+        assert root.find(f"{ATOM}entry/{ATOM}summary") is None
+        rss_root = etree.fromstring(rss(item))
+        assert rss_root.findtext("channel/item/description") == "<p>Just &lt;a&gt; title</p>"
 
 
 def test_author_email_goes_to_rss_author_otherwise_dc_creator() -> None:

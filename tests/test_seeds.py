@@ -35,8 +35,7 @@ GOOD_DATES = [
     ("Fri, 22 Dec 2023 09:30:00 UT", datetime(2023, 12, 22, 9, 30, tzinfo=UTC)),
     ("Fri, 22 Dec 2023 09:30:00 EST", datetime(2023, 12, 22, 14, 30, tzinfo=UTC)),
     ("Fri, 2 Jun 2023 09:30:00 PDT", datetime(2023, 6, 2, 16, 30, tzinfo=UTC)),
-    ("1969-07-20T20:17Z", datetime(1969, 7, 20, 20, 17, tzinfo=UTC)),
-    ("0001-01-01T00:00Z", datetime(1, 1, 1, tzinfo=UTC)),
+    ("1990-01-01T00:00Z", datetime(1990, 1, 1, tzinfo=UTC)),
     ("9999-12-31", datetime(9999, 12, 31, tzinfo=UTC)),
 ]
 
@@ -62,6 +61,10 @@ BAD_DATES = [
     "Fri, 22 Dec 2023 09:30:00 XYZ",
     "Fri, 22 Dec 23 09:30:00 +0000",
     "0001-01-01T00:00+05:00",
+    "0001-01-01",
+    "1969-07-20T20:17Z",
+    "1989-12-31T23:59:59Z",
+    "1990-01-01T00:30+01:00",
 ]
 
 
