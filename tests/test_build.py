@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import shutil
 import tempfile
 from datetime import timedelta
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 
 from feedpub.build import build_once
 from feedpub.config import load_config
-from tests.conftest import FIXED_NOW, Site, read_feed
+from feedpub.model import entry_id
+from tests.conftest import FEED_ID, FIXED_NOW, Site, read_feed
 
 
 def ids_and_dates(feed: object) -> dict[str, tuple[str, str]]:
@@ -251,3 +253,16 @@ def test_any_seed_text_leaves_both_feeds_well_formed(text: str, title: str) -> N
         assert "Plain" in [e.title for e in atom.entries]
         assert len(atom.entries) == len(rss.entries) == 3 - len(report.errors)
         assert site.build().written == []
+
+
+def test_hostile_title_and_body_survive_the_pipeline_exactly(site: Site) -> None:
+    title = 'Tom & Jerry <b>"quoted"</b> \u2019 \U0001f389 ]]> &amp;'
+    site.write("x", f"date 2024-01-02T03:04:05+02:00 {title}\n\nA < B & C > D ]]>\n")
+    site.build()
+    atom, rss = site.atom().entries[0], site.rss().entries[0]
+    assert html.unescape(atom.title) == title
+    assert rss.title == title
+    for item in (atom, rss):
+        assert item.published_parsed[:6] == (2024, 1, 2, 1, 4, 5)
+        assert html.unescape(item.content[0].value) == "<p>A < B & C > D ]]></p>"
+    assert atom.id == rss.id == entry_id(FEED_ID, "x")

@@ -145,3 +145,25 @@ def test_status_reports_the_index(site: Site) -> None:
     assert status["last_run"]["result"] == "skipped seeds"
     text = run("status", cwd=site.root)
     assert "entries published: 1" in text.stdout
+
+
+def test_second_build_waits_for_the_lock_and_says_so(site: Site) -> None:
+    from feedpub.output import site_lock
+
+    site.write("a", "date 2024-01-01 A\n")
+    with site_lock(site.root / ".publisher"):
+        waiting = subprocess.Popen(
+            [sys.executable, PUBLISHER, "build"],
+            cwd=site.root,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert waiting.stderr is not None
+        first_line = waiting.stderr.readline()  # blocks until the notice, after about 3 s
+        assert "waiting for another publisher run" in first_line
+        assert waiting.poll() is None
+        assert not (site.feeds / "atom.xml").exists()
+    _, rest = waiting.communicate(timeout=30)
+    assert waiting.returncode == 0
+    assert "1 new" in rest
