@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from feedpub import __version__, render
 from feedpub.config import Config
 from feedpub.errors import SeedError
-from feedpub.model import Entry, FeedInfo, entry_id, stable_instant
-from feedpub.output import remove_stale_temporaries, site_lock, write_if_changed
-from feedpub.scan import SeedFile, diff, scan
+from feedpub.model import entry_id, tag_slug
+from feedpub.output import remove_stale_temporaries, site_lock
+from feedpub.publish import Touched, publish
+from feedpub.scan import SeedFile, diff, is_markdown, scan
 from feedpub.seeds import parse_seed
-from feedpub.store import Known, Store, Stored, open_store, to_micros
+from feedpub.store import Known, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,12 @@ class BuildReport:
     stopped: bool = False  # asked to stop between seeds; the next run picks up the rest
     next_due: datetime | None = None
     seconds: float = 0.0
+
+    def changed_feeds(self, config: Config) -> list[str]:
+        """URLs of the written feeds that readers subscribe to: what WebSub hubs hear about."""
+        subscribed = ("atom.xml", "rss.xml", "feed.json")
+        names = [n for n in self.written if n in subscribed or n.startswith("tags/")]
+        return [config.feed_url + quote(name) for name in names]
 
     def summary(self) -> str:
         return (
@@ -74,7 +80,7 @@ def build_once(
         remove_stale_temporaries(config.feeds_dir)
         with open_store(config.state_dir / STATE_FILE) as store:
             report = BuildReport()
-            _update_index(
+            touched = _update_index(
                 store,
                 config,
                 report,
@@ -86,7 +92,8 @@ def build_once(
             )
             store.commit()
             if not report.stopped:
-                _publish(store, config, report, now=now)
+                report.written = publish(store, config, touched, now=now)
+                report.next_due = store.next_due(now)
             report.seconds = time.perf_counter() - started
             store.set_meta("last_run", json.dumps(_last_run(report, now)))
             store.commit()
@@ -114,6 +121,7 @@ def check_seeds(config: Config) -> list[str]:
                 source=source,
                 slug=seed.slug,
                 timezone=config.tz,
+                markdown=is_markdown(seed),
             )
         except FileNotFoundError:
             continue
@@ -134,7 +142,8 @@ def _update_index(
     progress: Progress | None,
     stop: Callable[[], bool] | None,
     ready: Collection[str],
-) -> None:
+) -> Touched:
+    touched = Touched()
     known = store.known()
     files = scan(config.seeds_dir)
     changes = diff(files, known, now_ns=time.time_ns(), settle_ns=int(settle * 1e9), ready=ready)
@@ -142,13 +151,30 @@ def _update_index(
     for done, seed in enumerate(changes.changed, 1):
         if stop and stop():
             report.stopped = True
-            return
-        _index_seed(store, config, seed, known, report, now=now)
+            return touched
+        _index_seed(store, config, seed, known, report=report, touched=touched, now=now)
         if progress:
             progress(done, len(changes.changed))
-    store.delete(changes.deleted)
+    _delete(store, config, changes.deleted, touched, now=now)
     report.removed = len(changes.deleted)
     report.errors = store.errors()
+    return touched
+
+
+def _delete(
+    store: Store, config: Config, slugs: list[str], touched: Touched, *, now: datetime
+) -> None:
+    """Seeds gone from seeds/: their entries leave, and each published one leaves a tombstone."""
+    touched.slugs.update(slugs)
+    touched.deleted.update(slugs)
+    touched.tags.update(store.tags_of(slugs))
+    touched.positions.update(store.archive_positions(slugs))
+    for slug in slugs:
+        stored = store.stored(slug)
+        if stored is not None and stored.article.published <= now:
+            identity = stored.article.pinned_id or entry_id(config.feed_id, slug)
+            store.add_tombstone(slug, identity, now.replace(microsecond=0))
+    store.delete(slugs)
 
 
 def _index_seed(
@@ -156,8 +182,9 @@ def _index_seed(
     config: Config,
     seed: SeedFile,
     known: Mapping[str, Known],
-    report: BuildReport,
     *,
+    report: BuildReport,
+    touched: Touched,
     now: datetime,
 ) -> None:
     source = display_path(config, seed.path)
@@ -174,7 +201,9 @@ def _index_seed(
         store.touch(seed.slug, seed.size, seed.mtime_ns)
         return
     try:
-        article = parse_seed(data, source=source, slug=seed.slug, timezone=config.tz)
+        article = parse_seed(
+            data, source=source, slug=seed.slug, timezone=config.tz, markdown=is_markdown(seed)
+        )
     except SeedError as exc:
         _skip(store, seed, current, str(exc), report, now=now)
         return
@@ -189,6 +218,12 @@ def _index_seed(
         updated = max(now.replace(microsecond=0), article.published)
         report.updated += 1
     store.put(article, current, updated=updated, first_seen=now)
+    if previous is None or previous.article != article:
+        touched.slugs.add(seed.slug)
+        touched.tags.update(store.tags_of([seed.slug]))
+        store.set_tags(seed.slug, ((tag_slug(tag), tag) for tag in article.tags))
+        touched.tags.update(tag_slug(tag) for tag in article.tags)
+        store.drop_tombstone(seed.slug)
 
 
 def _read(seed: SeedFile, source: str, *, limit: int) -> bytes:
@@ -211,66 +246,6 @@ def _skip(
 ) -> None:
     store.put_error(seed.slug, current, error, first_seen=now)
     report.fresh_errors.append(error)
-
-
-def _publish(store: Store, config: Config, report: BuildReport, *, now: datetime) -> None:
-    """Render and write the feeds when anything they show may have changed."""
-    key = render_key(config)
-    due = store.get_meta("next_due")
-    outputs = [config.feeds_dir / name for name in render.FEED_FILES]
-    stale = (
-        report.new
-        or report.updated
-        or report.removed
-        or store.get_meta("render_key") != key
-        or (bool(due) and int(due or 0) <= to_micros(now))
-        or not all(path.exists() for path in outputs)
-    )
-    report.next_due = store.next_due(now)
-    if not stale:
-        return
-    info = feed_info(config)
-    entries = [to_entry(stored, config) for stored in store.newest(now, config.max_entries)]
-    for path, data in zip(outputs, render.render_all(info, entries), strict=True):
-        if write_if_changed(path, data):
-            report.written.append(path.name)
-    store.set_meta("render_key", key)
-    store.set_meta("next_due", str(to_micros(report.next_due)) if report.next_due else "")
-
-
-def feed_info(config: Config) -> FeedInfo:
-    return FeedInfo(
-        id=config.feed_id,
-        title=config.title,
-        description=config.description,
-        site_url=config.base_url,
-        feed_url=config.feed_url,
-        author=config.author,
-        author_email=config.author_email,
-        language=config.language,
-    )
-
-
-def to_entry(stored: Stored, config: Config) -> Entry:
-    article = stored.article
-    link = None
-    if config.link_template:
-        link = config.link_template.replace("{slug}", quote(article.slug))
-    return Entry(
-        id=entry_id(config.feed_id, article.slug),
-        title=article.title,
-        published=stable_instant(article.published, article.slug),
-        updated=stable_instant(stored.updated, article.slug),
-        summary=article.summary,
-        content_html=render.paragraphs_html(article.paragraphs),
-        link=link,
-    )
-
-
-def render_key(config: Config) -> str:
-    """What besides the seeds decides the feeds' bytes: when it changes, render again."""
-    parts = (__version__, repr(feed_info(config)), config.link_template, config.max_entries)
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def display_path(config: Config, path: str) -> str:

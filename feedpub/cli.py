@@ -170,6 +170,13 @@ def _build(config: Config, *, settle: float) -> int:
     for error in report.errors:
         log.error("%s", error)
     log.info("%s", report.summary())
+    changed = report.changed_feeds(config)
+    if config.websub_hub and changed:
+        from feedpub.websub import HubNotifier
+
+        notifier = HubNotifier(config.websub_hub)
+        notifier.notify(changed)
+        notifier.close(timeout=5.0)  # a slow hub delays the exit by this much at most
     return EXIT_SKIPPED if report.errors else EXIT_OK
 
 

@@ -20,6 +20,7 @@ from feedpub.errors import ConfigError
 log = logging.getLogger(__name__)
 
 CONFIG_NAME = "publisher.toml"
+FORMATS = ("atom", "rss", "json")
 STATE_DIR = ".publisher"
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
@@ -45,6 +46,13 @@ class Config:
     feeds_dir: Path = field(default=Path("feeds"))
     link_template: str | None = None
     max_seed_bytes: int = 1 << 20
+    formats: tuple[str, ...] = FORMATS
+    pages: bool = True
+    archives: bool = True
+    archive_page_size: int = 100
+    tombstones: bool = True
+    tombstone_days: int = 30
+    websub_hub: tuple[str, ...] = ()
 
     @property
     def state_dir(self) -> Path:
@@ -61,7 +69,9 @@ _STR_KEYS = {
     "title", "description", "base_url", "feed_url", "author", "author_email", "language",
     "timezone", "seeds_dir", "feeds_dir", "feed_id", "link_template",
 }  # fmt: skip
-_INT_KEYS = {"max_entries", "max_seed_bytes"}
+_INT_KEYS = {"max_entries", "max_seed_bytes", "archive_page_size", "tombstone_days"}
+_BOOL_KEYS = {"pages", "archives", "tombstones"}
+_LIST_KEYS = {"formats", "websub_hub"}  # a string is taken as a list of one
 
 
 def load_config(
@@ -127,13 +137,21 @@ def _toml_string(value: str) -> str:
 
 
 def _check_keys(path: Path, raw: dict[str, Any]) -> None:
-    for key, value in raw.items():
+    for key, value in list(raw.items()):
         if key in _STR_KEYS:
             if not isinstance(value, str):
                 raise ConfigError(f"{path}: {key}: expected a string, got {value!r}")
         elif key in _INT_KEYS:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{path}: {key}: expected a positive integer, got {value!r}")
+        elif key in _BOOL_KEYS:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: {key}: expected true or false, got {value!r}")
+        elif key in _LIST_KEYS:
+            if isinstance(value, str):
+                raw[key] = [value]
+            elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: {key}: expected a list of strings, got {value!r}")
         else:
             raise ConfigError(f"{path}: unknown key {key!r}")
 
@@ -160,6 +178,15 @@ def _build(
         seeds_dir=seeds_dir.resolve() if seeds_dir else root / raw.get("seeds_dir", "seeds"),
         feeds_dir=feeds_dir.resolve() if feeds_dir else root / raw.get("feeds_dir", "feeds"),
         link_template=_link_template(path, raw.get("link_template")),
+        formats=_formats(path, raw.get("formats", list(FORMATS))),
+        pages=raw.get("pages", True),
+        archives=raw.get("archives", True),
+        archive_page_size=raw.get("archive_page_size", 100),
+        tombstones=raw.get("tombstones", True),
+        tombstone_days=raw.get("tombstone_days", 30),
+        websub_hub=tuple(
+            _absolute_url(path, "websub_hub", hub) for hub in raw.get("websub_hub", [])
+        ),
     )
     if config.feeds_dir.resolve() == config.seeds_dir.resolve():
         raise ConfigError(f"{path}: feeds_dir: must not be the seeds folder")
@@ -167,10 +194,16 @@ def _build(
 
 
 def _url(path: Path, key: str, value: str) -> str:
+    """An absolute http(s) URL of a folder: it gets a trailing slash."""
+    value = _absolute_url(path, key, value)
+    return value if value.endswith("/") else value + "/"
+
+
+def _absolute_url(path: Path, key: str, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in ' <>"'):
         raise ConfigError(f"{path}: {key}: not an absolute http(s) URL: {value!r}")
-    return value if value.endswith("/") else value + "/"
+    return value
 
 
 def _link_template(path: Path, value: str | None) -> str | None:
@@ -180,6 +213,13 @@ def _link_template(path: Path, value: str | None) -> str | None:
         raise ConfigError(f"{path}: link_template: needs exactly one {{slug}}: {value!r}")
     _url(path, "link_template", value.replace("{slug}", "x"))
     return value
+
+
+def _formats(path: Path, value: list[str]) -> tuple[str, ...]:
+    unknown = [name for name in value if name not in FORMATS]
+    if unknown or not value:
+        raise ConfigError(f"{path}: formats: expected some of {list(FORMATS)}, got {value!r}")
+    return tuple(name for name in FORMATS if name in value)
 
 
 def _feed_id(path: Path, value: str) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 #: The feed's `updated` when it has no entries at all: fixed, so that an empty feed never churns.
-EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)  # validators flag dates before 1990
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +32,22 @@ class Article:
     slug: str
     title: str
     published: datetime  # aware, UTC
-    paragraphs: tuple[str, ...] = ()
+    paragraphs: tuple[str, ...] = ()  # the body of a text seed
+    markdown: str | None = None  # the body of a Markdown seed, as written
+    author: str | None = None  # None: the feed's author
+    author_email: str | None = None
+    tags: tuple[str, ...] = ()
+    summary_text: str | None = None  # from a `summary:` header
+    link: str | None = None  # from a `link:` header: the article's canonical URL
+    language: str | None = None
+    pinned_id: str | None = None  # from an `id:` header: keeps a migrated site's ids
     warnings: tuple[Problem, ...] = field(default=(), compare=False)
 
     @property
     def summary(self) -> str | None:
-        """The first paragraph as plain text, cut at about 300 characters on a word boundary."""
+        """The `summary:` header, or the first paragraph cut at about 300 characters."""
+        if self.summary_text is not None:
+            return self.summary_text
         if not self.paragraphs:
             return None
         return shorten(self.paragraphs[0], 300)
@@ -74,6 +86,26 @@ class FeedInfo:
     hubs: tuple[str, ...] = ()  # WebSub hubs
 
 
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """A withdrawn entry, for RFC 6721 `at:deleted-entry`."""
+
+    id: str
+    when: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One feed document: where it lives and how it links to the others (RFC 5005)."""
+
+    self_url: str
+    prev_archive: str | None = None
+    next_archive: str | None = None
+    current: str | None = None  # an archive page's link to the subscription document
+    archive: bool = False  # marked with fh:archive
+    tombstones: tuple[Tombstone, ...] = ()
+
+
 def shorten(text: str, limit: int) -> str:
     """Cut `text` on a word boundary to fit in about `limit` characters, with an ellipsis."""
     if len(text) <= limit:
@@ -82,6 +114,20 @@ def shorten(text: str, limit: int) -> str:
     if cut < limit // 2:
         cut = limit
     return text[:cut].rstrip() + "\u2026"
+
+
+def tag_slug(tag: str) -> str:
+    """A tag as a safe path segment: ASCII letters, digits and dashes, never empty.
+
+    Accents are dropped (`Ünïcode` -> `unicode`); a tag with no ASCII letter or digit at all gets
+    `tag-` and a hash of it, so every file name and URL stays plain ASCII.
+    """
+    decomposed = unicodedata.normalize("NFKD", tag.casefold())
+    ascii_text = decomposed.encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:60].strip("-")
+    if not slug:
+        slug = "tag-" + hashlib.sha256(tag.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return slug
 
 
 def entry_id(feed_id: str, slug: str) -> str:

@@ -67,6 +67,24 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def remove_file(path: Path, *, root: Path) -> bool:
+    """Delete a published file, and the folders it leaves empty up to `root`."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot remove: {exc.strerror}") from exc
+    folder = path.parent
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+        folder = folder.parent
+    return True
+
+
 def remove_stale_temporaries(folder: Path) -> int:
     """Delete temporary files a killed run left behind. Call it while holding the site lock."""
     removed = 0

@@ -15,12 +15,15 @@ from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
-from feedpub.model import EMPTY_FEED_UPDATED, Entry, FeedInfo
+from feedpub.model import EMPTY_FEED_UPDATED, Document, Entry, FeedInfo
 
 GENERATOR = "feedpub"
 GENERATOR_URI = "https://pypi.org/project/feedpub/"
-FEED_FILES = ("atom.xml", "rss.xml")
+ATOM = "http://www.w3.org/2005/Atom"
+FH = "http://purl.org/syndication/history/1.0"
+AT = "http://purl.org/atompub/tombstones/1.0"
 _RSS_TITLE = re.compile(rb"<(title)>([^<]*)</title>")
 _RSS_DESCRIPTION = re.compile(rb"<(description)>([^<]*)</description>")
 _RSS_TITLE_REFS = {b"&amp;": b"&#x26;", b"&lt;": b"&#x3C;", b"&gt;": b"&#x3E;"}
@@ -39,22 +42,14 @@ def feed_updated(entries: Sequence[Entry]) -> datetime:
     return max((entry.updated for entry in entries), default=EMPTY_FEED_UPDATED)
 
 
-def render_all(info: FeedInfo, entries: Sequence[Entry]) -> list[bytes]:
-    """Every feed document, in the order of FEED_FILES."""
-    return [
-        render_atom(info, entries, self_url=info.feed_url + "atom.xml"),
-        render_rss(info, entries, self_url=info.feed_url + "rss.xml"),
-    ]
-
-
-def render_atom(info: FeedInfo, entries: Sequence[Entry], *, self_url: str) -> bytes:
-    generator = _generator(info, entries, self_url=self_url)
+def render_atom(info: FeedInfo, entries: Sequence[Entry], document: Document) -> bytes:
+    generator = _generator(info, entries, document)
     data: bytes = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return data
 
 
-def render_rss(info: FeedInfo, entries: Sequence[Entry], *, self_url: str) -> bytes:
-    generator = _generator(info, entries, self_url=self_url)
+def render_rss(info: FeedInfo, entries: Sequence[Entry], document: Document) -> bytes:
+    generator = _generator(info, entries, document)
     data: bytes = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     # RSS cannot mark a title as plain text; hex references keep `&` and `<` from looking like
     # markup to readers and validators. Titles hold text only, so this touches nothing else; the
@@ -69,7 +64,7 @@ def _hex_refs(match: re.Match[bytes]) -> bytes:
     return b"<" + tag + b">" + inner + b"</" + tag + b">"
 
 
-def _generator(info: FeedInfo, entries: Sequence[Entry], *, self_url: str) -> Any:
+def _generator(info: FeedInfo, entries: Sequence[Entry], document: Document) -> Any:
     fg = FeedGenerator()
     fg.register_extension("feedpub", _FeedExtension, _EntryExtension, atom=True, rss=True)
     fg.load_extension("dc", atom=False, rss=True)
@@ -77,7 +72,9 @@ def _generator(info: FeedInfo, entries: Sequence[Entry], *, self_url: str) -> An
     fg.title(info.title)
     fg.subtitle(info.description)
     fg.author(_person(info.author, info.author_email))
-    fg.link(href=self_url, rel="self")
+    fg.link(href=document.self_url, rel="self")
+    for rel, href in _links(info, document):
+        fg.link(href=href, rel=rel)
     fg.link(href=info.site_url, rel="alternate")  # last: feedgen makes it the RSS <link>
     fg.language(info.language)
     fg.generator(GENERATOR, uri=GENERATOR_URI)
@@ -85,9 +82,23 @@ def _generator(info: FeedInfo, entries: Sequence[Entry], *, self_url: str) -> An
     fg.updated(updated)
     fg.lastBuildDate(updated)
     fg.feedpub.updated = updated
+    fg.feedpub.document = document
+    fg.feedpub.links = _links(info, document)
     for entry in entries:
         _add_entry(fg, entry, info)
     return fg
+
+
+def _links(info: FeedInfo, document: Document) -> list[tuple[str, str]]:
+    links = [("hub", hub) for hub in info.hubs]
+    for rel, href in (
+        ("current", document.current),
+        ("prev-archive", document.prev_archive),
+        ("next-archive", document.next_archive),
+    ):
+        if href:
+            links.append((rel, href))
+    return links
 
 
 def _add_entry(fg: Any, entry: Entry, info: FeedInfo) -> None:
@@ -97,20 +108,24 @@ def _add_entry(fg: Any, entry: Entry, info: FeedInfo) -> None:
     fe.title(entry.title)
     fe.published(entry.published)
     fe.updated(entry.updated)
-    fe.author(_person(info.author, info.author_email))
-    if not info.author_email:
-        fe.dc.dc_creator(info.author)
+    name = entry.author or info.author
+    email = entry.author_email if entry.author else info.author_email
+    fe.author(_person(name, email))
+    if not email:
+        fe.dc.dc_creator(name)
     if entry.link:
         fe.link(href=entry.link, rel="alternate")
+    for tag in entry.tags:
+        fe.category(term=tag)
     content = entry.content_html
     if content is None:
         # A title-only seed: readers and validators want textual content, so the title stands in.
         content = f"<p>{html.escape(entry.title, quote=False)}</p>"
     if entry.summary is not None:
         fe.summary(html.escape(entry.summary, quote=False), type="html")
-    if content is not None:
-        fe.content(content, type="html")
+    fe.content(content, type="html")
     fe.feedpub.published = entry.published
+    fe.feedpub.language = entry.language if entry.language != info.language else None
 
 
 def _person(name: str, email: str | None) -> dict[str, str]:
@@ -118,26 +133,50 @@ def _person(name: str, email: str | None) -> dict[str, str]:
 
 
 class _FeedExtension(BaseExtension):  # type: ignore[misc]
-    """Fixes feedgen's output where it falls short of the validator's rules."""
+    """Adds what feedgen lacks (RFC 5005 and 6721, WebSub hubs in RSS) and fixes its dates."""
 
     updated: datetime = EMPTY_FEED_UPDATED
+    document: Document = Document(self_url="")
+    links: list[tuple[str, str]] = []  # noqa: RUF012  (set per instance before rendering)
+
+    def extend_ns(self) -> dict[str, str]:
+        spaces = {}
+        if self.document.archive:
+            spaces["fh"] = FH
+        if self.document.tombstones:
+            spaces["at"] = AT
+        return spaces
 
     def extend_atom(self, feed: Any) -> Any:
         _as_html(feed.find("title"))
         _as_html(feed.find("subtitle"))
+        if self.document.archive:
+            etree.SubElement(feed, f"{{{FH}}}archive")
+        for tombstone in self.document.tombstones:
+            etree.SubElement(
+                feed, f"{{{AT}}}deleted-entry", ref=tombstone.id, when=tombstone.when.isoformat()
+            )
         return feed
 
     def extend_rss(self, feed: Any) -> Any:
+        channel = feed.find("channel")
         # feedgen formats dates with strftime, which drops the leading zeros of years before 1000.
-        feed.find("channel/lastBuildDate").text = format_datetime(self.updated)
+        channel.find("lastBuildDate").text = format_datetime(self.updated)
+        for rel, href in self.links:
+            etree.SubElement(channel, f"{{{ATOM}}}link", href=href, rel=rel)
+        if self.document.archive:
+            etree.SubElement(channel, f"{{{FH}}}archive")
         return feed
 
 
 class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
     published: datetime = EMPTY_FEED_UPDATED
+    language: str | None = None
 
     def extend_atom(self, entry: Any) -> Any:
         _as_html(entry.find("title"))
+        if self.language:
+            entry.set("{http://www.w3.org/XML/1998/namespace}lang", self.language)
         return entry
 
     def extend_rss(self, entry: Any) -> Any:

@@ -13,7 +13,8 @@ from feedpub.store import Known
 
 log = logging.getLogger(__name__)
 
-SEED_SUFFIX = ".txt"
+SEED_SUFFIXES = (".txt", ".md")
+SEED_SUFFIX = ".txt"  # the plain-text form
 IGNORED_ENDINGS = ("~", ".tmp", ".part", ".swp")
 
 
@@ -41,7 +42,17 @@ def scan(seeds_dir: Path) -> dict[str, SeedFile]:
     root = str(seeds_dir)
     if not os.path.isdir(root):
         return {}
-    return {seed.slug: seed for seed in _walk(root, "")}
+    seeds: dict[str, SeedFile] = {}
+    for seed in sorted(_walk(root, ""), key=lambda seed: seed.path):
+        if seed.slug in seeds:
+            log.warning("%s: skipped: %s has the same slug", seed.path, seeds[seed.slug].path)
+            continue
+        seeds[seed.slug] = seed
+    return seeds
+
+
+def is_markdown(seed: SeedFile) -> bool:
+    return seed.path.endswith(".md")
 
 
 def _walk(folder: str, prefix: str) -> Iterator[SeedFile]:
@@ -61,8 +72,8 @@ def _walk(folder: str, prefix: str) -> Iterator[SeedFile]:
             continue
         if entry.is_dir(follow_symlinks=False):
             yield from _walk(entry.path, prefix + name + "/")
-        elif name.endswith(SEED_SUFFIX):
-            seed = _seed_file(entry, prefix + name[: -len(SEED_SUFFIX)])
+        elif name.endswith(SEED_SUFFIXES):
+            seed = _seed_file(entry, prefix + name.rsplit(".", 1)[0])
             if seed is not None:
                 yield seed
 

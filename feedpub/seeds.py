@@ -6,7 +6,10 @@ A seed is `date <DATE> <TITLE>`, a blank line, then paragraphs separated by blan
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from typing import Any
+from urllib.parse import urlsplit
 
 from dateutil import tz as dateutil_tz
 
@@ -34,25 +37,107 @@ _RFC2822 = re.compile(
     r"(?P<hh>\d{2}):(?P<mm>\d{2})(?::(?P<ss>\d{2}))?[ \t]+"
     r"(?P<zone>[+-]\d{4}|[A-Za-z]{1,3})(?=[ \t]|$)"
 )
+_HEADER = re.compile(r"(?P<key>[A-Za-z][A-Za-z0-9_-]*)[ \t]*:(?P<value>.*)")
+_AUTHOR = re.compile(r"(?P<name>[^<>]+?)(?:\s*<(?P<email>[^<>@\s]+@[^<>@\s]+)>)?")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+")
 _LOOKS_RFC = re.compile(r"([A-Za-z]{3},|\d{1,2}[ \t]+[A-Za-z]{3}[ \t])")
 _BLANK = re.compile(r"\n[ \t]*\n\s*")
 
 
-def parse_seed(data: bytes, *, source: str, slug: str, timezone: tzinfo = UTC) -> Article:
-    """Parse one seed's bytes; SeedError names `source` and the line of what can't be read."""
+def parse_seed(
+    data: bytes, *, source: str, slug: str, timezone: tzinfo = UTC, markdown: bool = False
+) -> Article:
+    """Parse one seed's bytes; SeedError names `source` and the line of what can't be read.
+
+    A Markdown seed keeps its body as written (`Article.markdown`); a text seed's body is split
+    into paragraphs.
+    """
     text, warnings = decode(data, source=source)
     first, _, rest = text.partition("\n")
     title, published, date_warnings = parse_date_line(first, source=source, timezone=timezone)
     warnings += date_warnings
-    if rest.strip() and rest.split("\n", 1)[0].strip():
-        raise SeedError(source, 2, "expected a blank line after the date line")
+    lines = rest.split("\n")
+    blank = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+    headers = parse_headers(lines[:blank], source=source, warnings=warnings)
+    body = "\n".join(lines[blank:])
     return Article(
         slug=slug,
         title=title,
         published=published,
-        paragraphs=split_paragraphs(rest),
+        paragraphs=() if markdown else split_paragraphs(body),
+        markdown=(body.strip("\n") or None) if markdown else None,
         warnings=tuple(warnings),
+        **headers,
     )
+
+
+def parse_headers(lines: list[str], *, source: str, warnings: list[Problem]) -> dict[str, Any]:
+    """`key: value` lines between the date line and the first blank line."""
+    fields: dict[str, Any] = {}
+    for number, line in enumerate(lines, 2):
+        match = _HEADER.fullmatch(line.strip())
+        if not match:
+            raise SeedError(
+                source, number, f"expected 'key: value' or a blank line, found {line[:60]!r}"
+            )
+        key, value = match["key"].lower(), match["value"].strip()
+        reader = _HEADER_READERS.get(key)
+        if reader is None:
+            warnings.append(Problem(source, number, f"unknown header {key!r} ignored"))
+            continue
+        try:
+            fields.update(reader(value))
+        except ValueError as exc:
+            raise SeedError(source, number, f"bad {key} {value!r}: {exc}") from None
+    return fields
+
+
+def _author(value: str) -> dict[str, Any]:
+    match = _AUTHOR.fullmatch(value)
+    if not match or "@" in match["name"]:
+        raise ValueError("expected 'Name' or 'Name <email>'")
+    return {"author": match["name"].strip(), "author_email": match["email"]}
+
+
+def _tags(value: str) -> dict[str, Any]:
+    tags = dict.fromkeys(tag.strip() for tag in value.split(",") if tag.strip())
+    return {"tags": tuple(tags)}
+
+
+def _summary(value: str) -> dict[str, Any]:
+    if not value:
+        raise ValueError("empty")
+    return {"summary_text": value}
+
+
+def _link(value: str) -> dict[str, Any]:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in ' <>"'):
+        raise ValueError("not an absolute http(s) URL")
+    return {"link": value}
+
+
+def _lang(value: str) -> dict[str, Any]:
+    if not _LANGUAGE.fullmatch(value):
+        raise ValueError("not a language tag")
+    return {"language": value}
+
+
+def _id(value: str) -> dict[str, Any]:
+    if not _IRI.fullmatch(value):
+        raise ValueError("an id is a URI such as 'urn:uuid:...' or 'tag:example.org,2024:x'")
+    return {"pinned_id": value}
+
+
+_HEADER_READERS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "author": _author,
+    "tags": _tags,
+    "summary": _summary,
+    "link": _link,
+    "lang": _lang,
+    "id": _id,
+}
 
 
 def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:

@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,7 +39,24 @@ CREATE TABLE meta (
     value       TEXT NOT NULL
 ) WITHOUT ROWID;
 """
-MIGRATIONS: tuple[str, ...] = (SCHEMA,)  # index i takes user_version i to i + 1
+# Version 2: archive pages (RFC 5005), tag feeds, tombstones (RFC 6721).
+SCHEMA_2 = """
+ALTER TABLE seed ADD COLUMN archive_seq INTEGER;  -- position in the archive, once published
+CREATE UNIQUE INDEX seed_by_archive ON seed (archive_seq) WHERE archive_seq IS NOT NULL;
+CREATE TABLE tag (
+    tag         TEXT NOT NULL,      -- the tag's slug: its folder under feeds/tags/
+    slug        TEXT NOT NULL REFERENCES seed (slug) ON DELETE CASCADE,
+    label       TEXT NOT NULL,      -- the tag as the seed wrote it
+    PRIMARY KEY (tag, slug)
+) WITHOUT ROWID;
+CREATE INDEX tag_by_seed ON tag (slug);
+CREATE TABLE tombstone (
+    slug        TEXT PRIMARY KEY,
+    entry_id    TEXT NOT NULL,
+    deleted     INTEGER NOT NULL    -- microseconds since the epoch, UTC
+) WITHOUT ROWID;
+"""
+MIGRATIONS: tuple[str, ...] = (SCHEMA, SCHEMA_2)  # index i takes user_version i to i + 1
 log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -140,6 +157,16 @@ class Store:
         )
         return [_stored(row) for row in rows]
 
+    def all_published(self, now: datetime) -> Iterator[Stored]:
+        """Every entry published by `now`, one at a time (bodies are not all held at once)."""
+        cursor = self._db.execute(
+            "SELECT slug, published, updated, article FROM seed"
+            " WHERE published IS NOT NULL AND published <= ? ORDER BY slug",
+            (to_micros(now),),
+        )
+        for row in cursor:
+            yield _stored(row)
+
     def errors(self) -> list[str]:
         """Why each seed that cannot be published is skipped, as `path:line: reason`."""
         rows = self._db.execute("SELECT error FROM seed WHERE error IS NOT NULL ORDER BY slug")
@@ -168,6 +195,103 @@ class Store:
         ).fetchone()
         return row[0], row[1]
 
+    def set_tags(self, slug: str, tags: Iterable[tuple[str, str]]) -> None:
+        """Replace a seed's tags with (tag slug, label) pairs."""
+        self._db.execute("DELETE FROM tag WHERE slug = ?", (slug,))
+        self._db.executemany(
+            "INSERT OR IGNORE INTO tag (tag, slug, label) VALUES (?, ?, ?)",
+            ((tag, slug, label) for tag, label in tags),
+        )
+
+    def tags_of(self, slugs: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for slug in slugs:
+            rows = self._db.execute("SELECT tag FROM tag WHERE slug = ?", (slug,))
+            found.update(tag for (tag,) in rows)
+        return found
+
+    def all_tags(self) -> list[str]:
+        return [tag for (tag,) in self._db.execute("SELECT DISTINCT tag FROM tag ORDER BY tag")]
+
+    def tag_label(self, tag: str) -> str | None:
+        row = self._db.execute("SELECT min(label) FROM tag WHERE tag = ?", (tag,)).fetchone()
+        return row[0] if row else None
+
+    def newest_tagged(self, tag: str, now: datetime, limit: int) -> list[Stored]:
+        rows = self._db.execute(
+            "SELECT seed.slug, published, updated, article FROM seed JOIN tag USING (slug)"
+            " WHERE tag.tag = ? AND published IS NOT NULL AND published <= ?"
+            " ORDER BY published DESC, seed.slug LIMIT ?",
+            (tag, to_micros(now), limit),
+        )
+        return [_stored(row) for row in rows]
+
+    def assign_archive_positions(self, now: datetime) -> list[str]:
+        """Give every entry published by `now` and not yet archived the next position."""
+        rows = self._db.execute(
+            "SELECT slug FROM seed WHERE archive_seq IS NULL AND published IS NOT NULL"
+            " AND published <= ? ORDER BY published, slug",
+            (to_micros(now),),
+        ).fetchall()
+        start = self.archive_end()
+        self._db.executemany(
+            "UPDATE seed SET archive_seq = ? WHERE slug = ?",
+            ((start + offset, slug) for offset, (slug,) in enumerate(rows)),
+        )
+        self.set_meta("archive_end", str(start + len(rows)))
+        return [slug for (slug,) in rows]
+
+    def archive_positions(self, slugs: Iterable[str]) -> set[int]:
+        found: set[int] = set()
+        for slug in slugs:
+            row = self._db.execute(
+                "SELECT archive_seq FROM seed WHERE slug = ? AND archive_seq IS NOT NULL", (slug,)
+            ).fetchone()
+            if row:
+                found.add(row[0])
+        return found
+
+    def archive_end(self) -> int:
+        """One past the highest archive position ever given (positions are never reused)."""
+        row = self._db.execute("SELECT max(archive_seq) FROM seed").fetchone()
+        kept = int(self.get_meta("archive_end") or 0)
+        return max(kept, row[0] + 1 if row[0] is not None else 0)
+
+    def archived(self, start: int, stop: int, now: datetime) -> list[Stored]:
+        """Entries at archive positions start..stop-1 still published, newest first."""
+        rows = self._db.execute(
+            "SELECT slug, published, updated, article FROM seed"
+            " WHERE archive_seq >= ? AND archive_seq < ? AND published <= ?"
+            " ORDER BY published DESC, slug",
+            (start, stop, to_micros(now)),
+        )
+        return [_stored(row) for row in rows]
+
+    def due_since(self, since: datetime, now: datetime) -> list[str]:
+        """Seeds whose date came in (since, now]: they go live in this run."""
+        rows = self._db.execute(
+            "SELECT slug FROM seed WHERE published > ? AND published <= ?",
+            (to_micros(since), to_micros(now)),
+        )
+        return [slug for (slug,) in rows]
+
+    def add_tombstone(self, slug: str, entry_id: str, when: datetime) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO tombstone (slug, entry_id, deleted) VALUES (?, ?, ?)",
+            (slug, entry_id, to_micros(when)),
+        )
+
+    def drop_tombstone(self, slug: str) -> None:
+        self._db.execute("DELETE FROM tombstone WHERE slug = ?", (slug,))
+
+    def tombstones(self, since: datetime) -> list[tuple[str, datetime]]:
+        """Entries withdrawn after `since`, newest first, as (entry id, when)."""
+        rows = self._db.execute(
+            "SELECT entry_id, deleted FROM tombstone WHERE deleted > ? ORDER BY deleted DESC, slug",
+            (to_micros(since),),
+        )
+        return [(entry_id, from_micros(deleted)) for entry_id, deleted in rows]
+
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -179,23 +303,24 @@ class Store:
         self._db.commit()
 
 
+_ARTICLE_FIELDS = tuple(
+    f.name for f in fields(Article) if f.name not in ("slug", "published", "warnings")
+)
+
+
 def _article_json(article: Article) -> str:
-    return json.dumps(
-        {"title": article.title, "paragraphs": article.paragraphs},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    data = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
+    data = {name: value for name, value in data.items() if value not in (None, ())}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _stored(row: tuple[str, int, int, str]) -> Stored:
     slug, published, updated, text = row
     data = json.loads(text)
-    article = Article(
-        slug=slug,
-        title=data["title"],
-        published=from_micros(published),
-        paragraphs=tuple(data["paragraphs"]),
-    )
+    for name in ("paragraphs", "tags"):
+        if name in data:
+            data[name] = tuple(data[name])
+    article = Article(slug=slug, published=from_micros(published), **data)
     return Stored(article=article, updated=from_micros(updated))
 
 
@@ -229,6 +354,7 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=30)
     try:
         connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA synchronous = NORMAL")
         _migrate(connection, path)
     except BaseException:

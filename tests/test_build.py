@@ -17,6 +17,11 @@ from feedpub.model import entry_id
 from tests.conftest import FEED_ID, FIXED_NOW, Site, read_feed
 
 
+def snapshot(folder: Path) -> dict[Path, tuple[int, bytes]]:
+    """Every file under `folder` with its modification time and bytes."""
+    return {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.rglob("*") if p.is_file()}
+
+
 def ids_and_dates(feed: object) -> dict[str, tuple[str, str]]:
     return {e.id: (e.published, e.updated) for e in feed.entries}  # type: ignore[attr-defined]
 
@@ -27,7 +32,11 @@ def test_first_build_publishes_every_seed_newest_first(site: Site) -> None:
     site.write("c", "date 2024-02-01 Middle\n\nC.\n")
     report = site.build()
     assert (report.new, report.updated, report.removed, report.errors) == (3, 0, 0, [])
-    assert report.written == ["atom.xml", "rss.xml"]
+    assert set(report.written) == {
+        "atom.xml", "rss.xml", "feed.json", "index.html", "archive/1.atom.xml",
+        "archive/1.rss.xml", "archive/2.atom.xml", "archive/2.rss.xml",
+        "articles/a.html", "articles/b.html", "articles/c.html",
+    }  # fmt: skip
     for feed in (site.atom(), site.rss()):
         assert [e.title for e in feed.entries] == ["Newest", "Middle", "Oldest"]
 
@@ -69,16 +78,16 @@ def test_future_seed_waits_until_a_build_after_its_date(site: Site) -> None:
     assert report.next_due is not None
     assert report.next_due.hour == 13
     report = site.build(now=FIXED_NOW + timedelta(hours=2))
-    assert report.written == ["atom.xml", "rss.xml"]
+    assert {"atom.xml", "rss.xml", "articles/later.html"} <= set(report.written)
     assert [e.title for e in site.atom().entries] == ["Future", "Present"]
 
 
 def test_second_build_writes_nothing(site: Site) -> None:
     site.write("a", "date 2024-01-01 A\n\nBody.\n")
     site.build()
-    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.feeds.iterdir()}
+    before = snapshot(site.feeds)
     report = site.build(now=FIXED_NOW + timedelta(days=1))
-    after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.feeds.iterdir()}
+    after = snapshot(site.feeds)
     assert report.written == []
     assert (report.new, report.updated, report.removed) == (0, 0, 0)
     assert after == before
@@ -137,12 +146,11 @@ def test_deleting_the_database_changes_no_id_and_no_date(site: Site) -> None:
     site.write("a", "date 2024-01-01 A\n\nBody.\n")
     site.write("sub/b", "date 2024-01-02T10:00+02:00 B\n")
     site.build()
-    atom, rss = site.feeds / "atom.xml", site.feeds / "rss.xml"
-    before = (atom.read_bytes(), rss.read_bytes())
+    before = snapshot(site.feeds)
     shutil.rmtree(site.root / ".publisher")
     report = site.build(now=FIXED_NOW + timedelta(days=30))
     assert report.written == []
-    assert (atom.read_bytes(), rss.read_bytes()) == before
+    assert snapshot(site.feeds) == before
 
 
 def test_fresh_checkout_marks_nothing_updated(site: Site, tmp_path: Path) -> None:
@@ -193,7 +201,7 @@ def test_one_bad_seed_blocks_nothing(site: Site) -> None:
     ]
     assert [e.title for e in site.atom().entries] == ["Good"]
     assert bad.read_bytes() == original
-    assert report.summary() == "published 2 files: 1 new, 0 updated, 0 removed, 1 skipped"
+    assert report.summary() == "published 9 files: 1 new, 0 updated, 0 removed, 1 skipped"
 
 
 def test_a_seed_that_breaks_keeps_its_last_good_version(site: Site) -> None:
@@ -211,8 +219,8 @@ def test_a_seed_that_breaks_keeps_its_last_good_version(site: Site) -> None:
 
 def test_empty_site_has_a_fixed_updated_time(site: Site) -> None:
     site.build()
-    assert site.atom().feed.updated == "1970-01-01T00:00:00+00:00"
-    assert site.rss().feed.updated == "Thu, 01 Jan 1970 00:00:00 +0000"
+    assert site.atom().feed.updated == "2000-01-01T00:00:00+00:00"
+    assert site.rss().feed.updated == "Sat, 01 Jan 2000 00:00:00 +0000"
 
 
 def test_feed_updated_is_the_newest_entry_updated_not_the_build_time(site: Site) -> None:

@@ -30,7 +30,7 @@ def test_build_exits_0_and_prints_the_summary(site: Site) -> None:
     site.write("a", "date 2024-01-01 A\n")
     result = run("build", cwd=site.root)
     assert result.returncode == 0, result.stderr
-    assert "published 2 files: 1 new, 0 updated, 0 removed, 0 skipped" in result.stderr
+    assert "published 9 files: 1 new, 0 updated, 0 removed, 0 skipped" in result.stderr
     assert (site.feeds / "atom.xml").exists()
 
 

@@ -16,6 +16,7 @@ def test_fresh_build_reproduces_the_committed_feeds_byte_for_byte(tmp_path: Path
     report = build_once(load_config(tmp_path / "publisher.toml"), now=now())
     assert report.errors == []
     committed = sorted(p.relative_to(ROOT / "feeds") for p in (ROOT / "feeds").rglob("*"))
+    assert committed
     built = sorted(p.relative_to(tmp_path / "feeds") for p in (tmp_path / "feeds").rglob("*"))
     assert built == committed
     for name in committed:

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from lxml import etree
 
 from feedpub.jsonfeed import render_json, rfc3339
-from feedpub.model import Entry, FeedInfo, entry_id
+from feedpub.model import Document, Entry, FeedInfo, entry_id
 from feedpub.render import render_atom
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "jsonfeed-1.1.schema.json"
@@ -131,7 +131,8 @@ def test_ids_are_the_entries_ids_in_order() -> None:
 
 def test_ids_are_the_same_as_in_the_atom_feed() -> None:
     entries = [make_entry(slug) for slug in ("one", "two", "three")]
-    atom = etree.fromstring(render_atom(INFO, entries, self_url=INFO.feed_url + "atom.xml"))
+    document = Document(self_url=INFO.feed_url + "atom.xml")
+    atom = etree.fromstring(render_atom(INFO, entries, document))
     atom_ids = atom.xpath("//a:entry/a:id/text()", namespaces={"a": "http://www.w3.org/2005/Atom"})
     assert [item["id"] for item in render(entries)["items"]] == atom_ids
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import feedparser
 from lxml import etree
 
-from feedpub.model import Entry, FeedInfo
+from feedpub.model import Document, Entry, FeedInfo, Tombstone
 from feedpub.render import paragraphs_html, render_atom, render_rss
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -41,12 +41,12 @@ def entry(title: str = HOSTILE, *, body: tuple[str, ...] = (HOSTILE,), **kwargs:
     return Entry(**fields)  # type: ignore[arg-type]
 
 
-def atom(*entries: Entry, info: FeedInfo = INFO) -> bytes:
-    return render_atom(info, entries, self_url=info.feed_url + "atom.xml")
+def atom(*entries: Entry, info: FeedInfo = INFO, document: Document | None = None) -> bytes:
+    return render_atom(info, entries, document or Document(self_url=info.feed_url + "atom.xml"))
 
 
-def rss(*entries: Entry, info: FeedInfo = INFO) -> bytes:
-    return render_rss(info, entries, self_url=info.feed_url + "rss.xml")
+def rss(*entries: Entry, info: FeedInfo = INFO, document: Document | None = None) -> bytes:
+    return render_rss(info, entries, document or Document(self_url=info.feed_url + "rss.xml"))
 
 
 def shown(detail: dict[str, str]) -> str:
@@ -160,3 +160,55 @@ def test_entries_keep_the_given_order() -> None:
     ]
     for data in (atom(*items), rss(*items)):
         assert [e.title for e in feedparser.parse(data).entries] == [f"t{i}" for i in range(5)]
+
+
+def test_archive_document_links_and_marker() -> None:
+    document = Document(
+        self_url="https://example.org/feeds/archive/2.atom.xml",
+        prev_archive="https://example.org/feeds/archive/1.atom.xml",
+        next_archive="https://example.org/feeds/archive/3.atom.xml",
+        current="https://example.org/feeds/atom.xml",
+        archive=True,
+    )
+    atom_root = etree.fromstring(atom(entry(), document=document))
+    assert atom_root.find("{http://purl.org/syndication/history/1.0}archive") is not None
+    rels = {link.get("rel"): link.get("href") for link in atom_root.findall(f"{ATOM}link")}
+    assert rels["prev-archive"] == "https://example.org/feeds/archive/1.atom.xml"
+    assert rels["next-archive"] == "https://example.org/feeds/archive/3.atom.xml"
+    assert rels["current"] == "https://example.org/feeds/atom.xml"
+    rss_root = etree.fromstring(rss(entry(), document=document))
+    channel = rss_root.find("channel")
+    assert channel is not None
+    assert channel.find("{http://purl.org/syndication/history/1.0}archive") is not None
+    rss_rels = {link.get("rel") for link in channel.findall(f"{ATOM}link")}
+    assert {"self", "prev-archive", "next-archive", "current"} <= rss_rels
+    assert rss_root.findtext("channel/link") == "https://example.org/"
+
+
+def test_hubs_are_linked_in_atom_and_rss() -> None:
+    info = dataclasses.replace(INFO, hubs=("https://hub.example/",))
+    atom_root = etree.fromstring(atom(entry(), info=info))
+    assert atom_root.find(f"{ATOM}link[@rel='hub']") is not None
+    rss_root = etree.fromstring(rss(entry(), info=info))
+    assert rss_root.find(f"channel/{ATOM}link[@rel='hub']") is not None
+
+
+def test_tombstones_in_atom() -> None:
+    when = datetime(2024, 2, 3, tzinfo=UTC)
+    document = Document(
+        self_url="https://example.org/feeds/atom.xml",
+        tombstones=(Tombstone("urn:uuid:00000000-0000-5000-8000-000000000009", when),),
+    )
+    root = etree.fromstring(atom(entry(), document=document))
+    (gone,) = root.findall("{http://purl.org/atompub/tombstones/1.0}deleted-entry")
+    assert gone.get("ref") == "urn:uuid:00000000-0000-5000-8000-000000000009"
+    assert gone.get("when") == "2024-02-03T00:00:00+00:00"
+
+
+def test_entry_author_tags_and_language() -> None:
+    item = entry(author="Bea", author_email="bea@example.org", tags=("x", "y"), language="de")
+    parsed = feedparser.parse(atom(item))
+    (got,) = parsed.entries
+    assert got.author_detail.name == "Bea"
+    assert [t.term for t in got.tags] == ["x", "y"]
+    assert b"<author>bea@example.org (Bea)</author>" in rss(item)

@@ -137,7 +137,7 @@ def test_wrong_day_name_is_accepted_with_a_warning() -> None:
         ("date 2023-12-22\n\nBody\n", "missing title"),
         ("date 2023-12-22    \n", "missing title"),
         ("date\n", "expected 'date <DATE> <TITLE>'"),
-        ("date 2023-12-22 Title\nNot blank\n", "expected a blank line"),
+        ("date 2023-12-22 Title\nNot blank\n", "expected 'key: value' or a blank line"),
     ],
 )
 def test_malformed_seeds_are_refused_with_a_reason(text: str, reason: str) -> None:
@@ -239,3 +239,64 @@ def test_any_title_after_a_good_date_parses(title: str, date: str) -> None:
         assert error.reason
     else:
         assert article.title
+
+
+def test_headers_fill_the_optional_fields() -> None:
+    article = parse(
+        "date 2024-01-02 Title\n"
+        "Author: Ann Author <ann@example.org>\n"
+        "tags: News, release notes , news,  \n"
+        "summary: Short & plain.\n"
+        "link: https://example.org/posts/x.html\n"
+        "lang: de-AT\n"
+        "id: tag:example.org,2020:x\n"
+        "\n"
+        "Body.\n"
+    )
+    assert (article.author, article.author_email) == ("Ann Author", "ann@example.org")
+    assert article.tags == ("News", "release notes", "news")
+    assert article.summary == "Short & plain."
+    assert article.link == "https://example.org/posts/x.html"
+    assert article.language == "de-AT"
+    assert article.pinned_id == "tag:example.org,2020:x"
+    assert article.paragraphs == ("Body.",)
+
+
+def test_author_without_email() -> None:
+    article = parse("date 2024-01-02 T\nauthor: Ann\n")
+    assert (article.author, article.author_email) == ("Ann", None)
+
+
+def test_unknown_header_is_a_warning_naming_the_key() -> None:
+    article = parse("date 2024-01-02 T\ncolour: blue\n\nBody.\n")
+    (warning,) = article.warnings
+    assert (warning.line, warning.reason) == (2, "unknown header 'colour' ignored")
+    assert article.paragraphs == ("Body.",)
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("author: ann@example.org", "bad author"),
+        ("author: <ann@example.org>", "bad author"),
+        ("link: /relative.html", "bad link"),
+        ("link: javascript:alert(1)", "bad link"),
+        ("lang: english please", "bad lang"),
+        ("id: not an id", "bad id"),
+        ("summary:", "bad summary"),
+        ("no colon here", "expected 'key: value'"),
+    ],
+)
+def test_bad_header_names_its_line(header: str, reason: str) -> None:
+    with pytest.raises(SeedError) as caught:
+        parse(f"date 2024-01-02 T\nlang: en\n{header}\n\nBody.\n")
+    assert caught.value.line == 3
+    assert reason in caught.value.reason
+
+
+def test_markdown_seed_keeps_its_body_as_written() -> None:
+    data = "date 2024-01-02 T\ntags: a\n\n# Heading\n\n* one\n* two\n\n"
+    article = parse_seed(data.encode(), source="x.md", slug="x", markdown=True)
+    assert article.markdown == "# Heading\n\n* one\n* two"
+    assert article.paragraphs == ()
+    assert article.tags == ("a",)
