@@ -280,7 +280,7 @@ def to_entry(stored: Stored, config: Config) -> Entry:
     if article.markdown is not None:
         from feedpub.markdown import markdown_html, markdown_summary
 
-        content = markdown_html(article.markdown, base_url=link)
+        content = markdown_html(article.markdown, base_url=link) or None
         summary = article.summary_text or markdown_summary(article.markdown)
     else:
         content = render.paragraphs_html(article.paragraphs)
