@@ -163,8 +163,10 @@ def _config(args: argparse.Namespace, *, create: bool = True) -> Config:
 
 def _build(config: Config, *, settle: float) -> int:
     from feedpub.build import build_once, now
+    from feedpub.progress import Progress
 
-    report = build_once(config, now=now(), settle=settle)
+    progress = Progress(sys.stderr, terminal=sys.stderr.isatty())
+    report = build_once(config, now=now(), settle=settle, progress=progress)
     for warning in report.warnings:
         log.warning("%s", warning)
     for error in report.errors:
