@@ -6,28 +6,37 @@ render -> write atomically. Values in, values out: the clock is the `now` parame
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
+from feedpub import pages
 from feedpub.config import Config
 from feedpub.errors import SeedError
 from feedpub.model import entry_id, tag_slug
 from feedpub.output import remove_stale_temporaries, site_lock
 from feedpub.publish import Touched, publish
-from feedpub.scan import SeedFile, diff, is_markdown, scan
+from feedpub.scan import SeedFile, diff, is_markdown, scan_tree
 from feedpub.seeds import parse_seed
 from feedpub.store import Known, Store, open_store
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.sqlite3"
+PENDING = "pending"  # meta key: what the index holds and the feeds may not show yet, as JSON
+PENDING_FIELDS = ("slugs", "deleted", "tags", "positions")
+NAME_MAX = 255  # bytes in one file name, on every common file system
+_OPEN_SEED = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 Progress = Callable[[int, int], None]
 
 
@@ -90,9 +99,11 @@ def build_once(
                 stop=should_stop,
                 ready=ready,
             )
-            store.commit()
+            touched = _carry_over(store, touched)
+            store.commit()  # the index, and what is still to be published, in one transaction
             if not report.stopped:
                 report.written = publish(store, config, touched, now=now)
+                store.set_meta(PENDING, "")  # committed with what publish() did, or not at all
                 report.next_due = store.next_due(now)
             report.seconds = time.perf_counter() - started
             store.set_meta("last_run", json.dumps(_last_run(report, now)))
@@ -110,14 +121,39 @@ def _last_run(report: BuildReport, now: datetime) -> dict[str, object]:
     }
 
 
+def _carry_over(store: Store, touched: Touched) -> Touched:
+    """Add what earlier runs indexed but did not publish, and keep the sum in the index.
+
+    A run killed, failing (disk full) or stopped after it committed the index and before it
+    published would otherwise leave those changes out of the feeds until the seed changed again.
+    """
+    saved = json.loads(store.get_meta(PENDING) or "{}")
+    if not saved and not touched.slugs and not touched.tags and not touched.positions:
+        return touched
+    present = touched.slugs - touched.deleted  # read in this run: a deletion before is undone
+    merged = Touched(
+        slugs=touched.slugs | set(saved.get("slugs", ())),
+        deleted=(set(saved.get("deleted", ())) - present) | touched.deleted,
+        tags=touched.tags | set(saved.get("tags", ())),
+        positions=touched.positions | set(saved.get("positions", ())),
+    )
+    record = {name: sorted(getattr(merged, name)) for name in PENDING_FIELDS}
+    store.set_meta(PENDING, json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+    return merged
+
+
 def check_seeds(config: Config) -> list[str]:
     """Read and parse every seed, write nothing; every problem as `path:line: reason`."""
     problems: list[str] = []
-    for seed in sorted(scan(config.seeds_dir).values(), key=lambda seed: seed.slug):
+    for seed in sorted(scan_tree(config.seeds_dir).files.values(), key=lambda seed: seed.slug):
         source = display_path(config, seed.path)
         try:
+            problem = _slug_problem(seed.slug)
+            if problem:
+                raise SeedError(source, 1, problem)
+            data, _ = _read(seed, config.seeds_dir, source, limit=config.max_seed_bytes)
             article = parse_seed(
-                _read(seed, source, limit=config.max_seed_bytes),
+                data,
                 source=source,
                 slug=seed.slug,
                 timezone=config.tz,
@@ -145,8 +181,11 @@ def _update_index(
 ) -> Touched:
     touched = Touched()
     known = store.known()
-    files = scan(config.seeds_dir)
-    changes = diff(files, known, now_ns=time.time_ns(), settle_ns=int(settle * 1e9), ready=ready)
+    tree = scan_tree(config.seeds_dir)
+    visible = {slug: old for slug, old in known.items() if not tree.hides(slug)}
+    changes = diff(
+        tree.files, visible, now_ns=time.time_ns(), settle_ns=int(settle * 1e9), ready=ready
+    )
     report.unsettled = len(changes.unsettled)
     for done, seed in enumerate(changes.changed, 1):
         if stop and stop():
@@ -189,16 +228,20 @@ def _index_seed(
 ) -> None:
     source = display_path(config, seed.path)
     try:
-        data = _read(seed, source, limit=config.max_seed_bytes)
+        problem = _slug_problem(seed.slug)
+        if problem:
+            raise SeedError(source, 1, problem)
+        data, info = _read(seed, config.seeds_dir, source, limit=config.max_seed_bytes)
     except FileNotFoundError:
         return  # deleted since the scan: the next run removes it
     except SeedError as exc:
         _skip(store, seed, Known(seed.size, seed.mtime_ns, ""), str(exc), report, now=now)
         return
-    current = Known(seed.size, seed.mtime_ns, hashlib.blake2b(data, digest_size=16).hexdigest())
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    current = Known(info.st_size, info.st_mtime_ns, digest)  # what was read, not what was scanned
     old = known.get(seed.slug)
     if old is not None and old.hash == current.hash:
-        store.touch(seed.slug, seed.size, seed.mtime_ns)
+        store.touch(seed.slug, current.size, current.mtime_ns)
         return
     try:
         article = parse_seed(
@@ -226,19 +269,79 @@ def _index_seed(
         store.drop_tombstone(seed.slug)
 
 
-def _read(seed: SeedFile, source: str, *, limit: int) -> bytes:
+def _slug_problem(slug: str) -> str | None:
+    """Why a seed's file name cannot be published, if it cannot: its page needs a safe path."""
+    try:
+        path = pages.article_path(slug)
+    except ValueError:
+        return f"file name cannot be published: no safe page path for {slug!r}"
+    if any(len(part.encode("utf-8")) > NAME_MAX for part in path.split("/")):
+        return f"file name cannot be published: too long for its page ({NAME_MAX} bytes at most)"
+    return None
+
+
+def _read(seed: SeedFile, root: Path, source: str, *, limit: int) -> tuple[bytes, os.stat_result]:
+    """A seed's bytes and the fstat taken before reading them.
+
+    FileNotFoundError when it is gone. A file swapped since the scan for a symbolic link (at any
+    depth below `root`), a FIFO, a socket or a folder is refused, never followed or waited on.
+    """
     if seed.size > limit:
         raise SeedError(source, 1, f"too large: {seed.size} bytes, the limit is {limit}")
     try:
-        with open(seed.path, "rb") as file:
-            data = file.read(limit + 1)
-    except FileNotFoundError:
-        raise
+        fd = _open_beneath(root, seed.path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileNotFoundError(seed.path) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SeedError(source, 1, "a symbolic link: not followed") from None
+        if exc.errno == errno.ENXIO:
+            raise SeedError(source, 1, "not a regular file") from None
+        raise SeedError(source, 1, f"cannot read: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SeedError(source, 1, "not a regular file")
+        if info.st_size > limit:
+            raise SeedError(source, 1, f"too large: {info.st_size} bytes, the limit is {limit}")
+        data = _read_at_most(fd, limit + 1)
     except OSError as exc:
         raise SeedError(source, 1, f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise SeedError(source, 1, f"too large: over {limit} bytes")
-    return data
+    return data, info
+
+
+def _open_beneath(root: Path, path: str) -> int:
+    """Open `path` for reading, following no symbolic link below `root` and never blocking."""
+    *folders, name = os.path.relpath(path, root).split(os.sep)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for folder in folders:
+            try:
+                inner = os.open(folder, _OPEN_FOLDER, dir_fd=fd)
+            except NotADirectoryError:  # what O_DIRECTORY says of a link, before O_NOFOLLOW can
+                if stat.S_ISLNK(os.stat(folder, dir_fd=fd, follow_symlinks=False).st_mode):
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), folder) from None
+                raise
+            os.close(fd)
+            fd = inner
+        return os.open(name, _OPEN_SEED, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def _read_at_most(fd: int, size: int) -> bytes:
+    chunks: list[bytes] = []
+    while size > 0:
+        chunk = os.read(fd, size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def _skip(

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 TEMP_PREFIX = ".feedpub-"
 TEMP_SUFFIX = ".tmp"
 FILE_MODE = 0o644  # feeds are public: the web server must read them
+FOLDER_MODE = 0o755
 LOCK_WAIT_NOTICE = 3.0
 
 
@@ -31,16 +32,30 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     try:
         if path.read_bytes() == data:
             return False
-    except FileNotFoundError:
-        pass
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # nothing there yet; if the folder cannot be made either, writing will say so
     except OSError as exc:
         raise OutputError(f"{path}: cannot read: {exc.strerror}") from exc
     try:
-        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _make_folders(path.parent)
         _replace(path, data)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     return True
+
+
+def _make_folders(folder: Path) -> None:
+    """Create `folder` and its missing parents, each FOLDER_MODE whatever the umask."""
+    missing: list[Path] = []
+    while not folder.is_dir() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue  # made by someone else meanwhile, or not a folder: writing will say
+        os.chmod(path, FOLDER_MODE)
 
 
 def _replace(path: Path, data: bytes) -> None:

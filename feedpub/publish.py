@@ -51,7 +51,9 @@ def publish(store: Store, config: Config, touched: Touched, *, now: datetime) ->
     new_positions = store.assign_archive_positions(now) if config.archives else []
     if config.pages:
         for slug in touched.deleted:
-            writer.remove(pages.article_path(slug))
+            path = _page_path(slug)
+            if path is not None:
+                writer.remove(path)
     main_stale = full or bool(touched.slugs or new_positions) or _due(store, now)
     if main_stale or not writer.all_exist(_main_names(config)):
         _write_main(store, config, writer, now=now)
@@ -209,9 +211,20 @@ def _write_pages(
     links = feed_links(config, info)
     home = config.feed_url + "index.html"
     for stored in _published(store, slugs, now):
+        path = _page_path(stored.article.slug)
+        if path is None:
+            continue
         entry = to_entry(stored, config)
         page = pages.article_page(info, entry, feed_links=links, home_url=home)
-        writer.write(pages.article_path(stored.article.slug), page)
+        writer.write(path, page)
+
+
+def _page_path(slug: str) -> str | None:
+    """The article page's path; None for a slug that makes no safe one (build refuses those)."""
+    try:
+        return pages.article_path(slug)
+    except ValueError:
+        return None
 
 
 def _published(store: Store, slugs: set[str] | None, now: datetime) -> Iterator[Stored]:

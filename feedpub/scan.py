@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from feedpub.errors import ConfigError
 from feedpub.store import Known
 
 log = logging.getLogger(__name__)
@@ -37,51 +38,99 @@ class Changes:
     unsettled: list[SeedFile]  # changed too recently to be read yet
 
 
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """A scan of seeds/: the seeds found, and the folders that could not be listed."""
+
+    files: dict[str, SeedFile]
+    unlisted: tuple[str, ...] = ()  # slug prefixes ("sub/"): what the index has there stays
+
+    def hides(self, slug: str) -> bool:
+        """Whether `slug` is under a folder that could not be listed (so not known deleted)."""
+        return slug.startswith(self.unlisted)
+
+
 def scan(seeds_dir: Path) -> dict[str, SeedFile]:
     """Every seed under `seeds_dir`, by slug. Hidden and editor-temporary names are ignored."""
-    root = str(seeds_dir)
-    if not os.path.isdir(root):
+    try:
+        return scan_tree(seeds_dir).files
+    except ConfigError:
         return {}
+
+
+def scan_tree(seeds_dir: Path) -> Tree:
+    """Every seed under `seeds_dir`, and the subfolders that could not be listed.
+
+    Symbolic links are never followed, and nothing but regular files is a seed. A seeds folder
+    that is missing or cannot be listed is a ConfigError: taking it for an empty one would
+    withdraw every entry.
+    """
+    root = str(seeds_dir)
+    try:
+        entries = _list(root)
+    except OSError as exc:
+        what = "does not exist" if isinstance(exc, FileNotFoundError) else "cannot be listed"
+        if isinstance(exc, NotADirectoryError):
+            what = "is not a folder"
+        raise ConfigError(f"{seeds_dir}: the seeds folder {what}") from exc
+    found: list[SeedFile] = []
+    unlisted: list[str] = []
+    folders: list[tuple[str, list[os.DirEntry[str]]]] = [("", entries)]
+    while folders:  # a loop, not recursion: any depth of folders
+        prefix, entries = folders.pop()
+        for entry in entries:
+            sub = _visit(entry, prefix, found)
+            if sub is None:
+                continue
+            try:
+                folders.append((sub, _list(entry.path)))
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # gone since its parent was listed: its seeds are deleted
+            except OSError as exc:
+                log.warning("%s: cannot list folder: %s", entry.path, exc.strerror)
+                unlisted.append(sub)
     seeds: dict[str, SeedFile] = {}
-    for seed in sorted(_walk(root, ""), key=lambda seed: seed.path):
+    for seed in sorted(found, key=lambda seed: seed.path):
         if seed.slug in seeds:
             log.warning("%s: skipped: %s has the same slug", seed.path, seeds[seed.slug].path)
             continue
         seeds[seed.slug] = seed
-    return seeds
+    return Tree(seeds, tuple(sorted(unlisted)))
 
 
 def is_markdown(seed: SeedFile) -> bool:
     return seed.path.endswith(".md")
 
 
-def _walk(folder: str, prefix: str) -> Iterator[SeedFile]:
+def _list(folder: str) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as listing:
+        return list(listing)
+
+
+def _visit(entry: os.DirEntry[str], prefix: str, found: list[SeedFile]) -> str | None:
+    """Add `entry` to `found` if it is a seed; return its slug prefix if it is a folder."""
+    name = entry.name
+    if name.startswith(".") or name.endswith(IGNORED_ENDINGS):
+        return None
     try:
-        entries = list(os.scandir(folder))
-    except OSError as exc:
-        log.warning("%s: cannot list folder: %s", folder, exc.strerror)
-        return
-    for entry in entries:
-        name = entry.name
-        if name.startswith(".") or name.endswith(IGNORED_ENDINGS):
-            continue
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            log.warning("%s: skipped: the file name is not UTF-8", entry.path)
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            yield from _walk(entry.path, prefix + name + "/")
-        elif name.endswith(SEED_SUFFIXES):
-            seed = _seed_file(entry, prefix + name.rsplit(".", 1)[0])
-            if seed is not None:
-                yield seed
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        log.warning("%s: skipped: the file name is not UTF-8", entry.path)
+        return None
+    if entry.is_symlink():
+        if name.endswith(SEED_SUFFIXES) or entry.is_dir():  # a stat of the target, no more
+            log.warning("%s: skipped: symbolic links in seeds/ are not followed", entry.path)
+        return None
+    if entry.is_dir(follow_symlinks=False):
+        return prefix + name + "/"
+    if name.endswith(SEED_SUFFIXES):
+        seed = _seed_file(entry, prefix + name.rsplit(".", 1)[0])
+        if seed is not None:
+            found.append(seed)
+    return None
 
 
 def _seed_file(entry: os.DirEntry[str], slug: str) -> SeedFile | None:
-    if entry.is_symlink():
-        log.warning("%s: skipped: seeds may not be symbolic links", entry.path)
-        return None
     try:
         info = entry.stat(follow_symlinks=False)
     except OSError:

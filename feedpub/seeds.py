@@ -20,6 +20,9 @@ from feedpub.model import Article, Problem
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 #: Feed validators flag any date before this as implausible, and some readers drop such entries.
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+#: HTML tags a Markdown seed may hold (raw, or in code: counting is cheaper than parsing).
+MAX_MARKDOWN_TAGS = 5000
+_HTML_TAG = re.compile(r"<[A-Za-z/!?]")
 _DATE_LINE = re.compile(r"date[ \t]+(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
 _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}"
@@ -38,11 +41,12 @@ _RFC2822 = re.compile(
     r"(?P<zone>[+-]\d{4}|[A-Za-z]{1,3})(?=[ \t]|$)"
 )
 _HEADER = re.compile(r"(?P<key>[A-Za-z][A-Za-z0-9_-]*)[ \t]*:(?P<value>.*)")
-_AUTHOR = re.compile(r"(?P<name>[^<>]+?)(?:\s*<(?P<email>[^<>@\s]+@[^<>@\s]+)>)?")
+_EMAIL = re.compile(r"[^<>@\s]+@[^<>@\s]+")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+")
 _LOOKS_RFC = re.compile(r"([A-Za-z]{3},|\d{1,2}[ \t]+[A-Za-z]{3}[ \t])")
 _BLANK = re.compile(r"\n[ \t]*\n\s*")
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def parse_seed(
@@ -61,6 +65,8 @@ def parse_seed(
     blank = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
     headers = parse_headers(lines[:blank], source=source, warnings=warnings)
     body = "\n".join(lines[blank:])
+    if markdown:
+        _check_tags(body, source=source, first_line=blank + 2)
     return Article(
         slug=slug,
         title=title,
@@ -72,9 +78,23 @@ def parse_seed(
     )
 
 
+def _check_tags(body: str, *, source: str, first_line: int) -> None:
+    """Refuse a Markdown body with more HTML tags than the sanitizer can take in good time.
+
+    The HTML5 parser behind the sanitizer takes quadratic time (or worse) on deeply nested or
+    misnested elements: a megabyte of `<div>` would take hours. Articles hold far fewer tags.
+    """
+    for count, tag in enumerate(_HTML_TAG.finditer(body), 1):
+        if count > MAX_MARKDOWN_TAGS:
+            line = first_line + body.count("\n", 0, tag.start())
+            reason = f"more than {MAX_MARKDOWN_TAGS} HTML tags: too many to sanitize in time"
+            raise SeedError(source, line, reason)
+
+
 def parse_headers(lines: list[str], *, source: str, warnings: list[Problem]) -> dict[str, Any]:
     """`key: value` lines between the date line and the first blank line."""
     fields: dict[str, Any] = {}
+    unknown: set[str] = set()
     for number, line in enumerate(lines, 2):
         match = _HEADER.fullmatch(line.strip())
         if not match:
@@ -84,7 +104,9 @@ def parse_headers(lines: list[str], *, source: str, warnings: list[Problem]) -> 
         key, value = match["key"].lower(), match["value"].strip()
         reader = _HEADER_READERS.get(key)
         if reader is None:
-            warnings.append(Problem(source, number, f"unknown header {key!r} ignored"))
+            if key not in unknown:  # once a key: a seed of a million such lines is one warning
+                unknown.add(key)
+                warnings.append(Problem(source, number, f"unknown header {key!r} ignored"))
             continue
         try:
             fields.update(reader(value))
@@ -94,10 +116,14 @@ def parse_headers(lines: list[str], *, source: str, warnings: list[Problem]) -> 
 
 
 def _author(value: str) -> dict[str, Any]:
-    match = _AUTHOR.fullmatch(value)
-    if not match or "@" in match["name"]:
+    # Split at the last '<' first: one regular expression over the whole value backtracks in
+    # quadratic time over a long run of spaces, and a seed may hold a megabyte of them.
+    name, bracket, rest = value.rpartition("<") if value.endswith(">") else (value, "", "")
+    email = _EMAIL.fullmatch(rest[:-1]) if bracket else None
+    name = name.strip()
+    if (bracket and not email) or not name or any(c in name for c in "<>@"):
         raise ValueError("expected 'Name' or 'Name <email>'")
-    return {"author": match["name"].strip(), "author_email": match["email"]}
+    return {"author": name, "author_email": email.group() if email else None}
 
 
 def _tags(value: str) -> dict[str, Any]:
@@ -141,16 +167,22 @@ _HEADER_READERS: dict[str, Callable[[str], dict[str, Any]]] = {
 
 
 def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
-    """Bytes to text with `\\n` line ends; forbidden characters removed, each removal a warning."""
+    """Bytes to text with `\\n` line ends; forbidden characters removed, each removal a warning.
+
+    UTF-8 (a BOM allowed) or UTF-16 with a BOM. Anything else is refused at its first bad byte,
+    with the byte's offset in the file: binary files end there too, quickly. Surrogates, which
+    some tools write into UTF-8 (CESU-8) or UTF-16 alone, are forbidden characters like NUL.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = _decode_utf16(data, source=source)
     else:
+        bom = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:  # binary files end here too, at their first bad byte
-            bad = data[exc.start]
-            line = data.count(b"\n", 0, exc.start) + 1
-            reason = f"not UTF-8: byte 0x{bad:02x} at offset {exc.start}"
+            text = data[bom:].decode("utf-8", errors="surrogatepass")
+        except UnicodeDecodeError as exc:
+            offset = bom + exc.start
+            line = data.count(b"\n", 0, offset) + 1
+            reason = f"not UTF-8: byte 0x{data[offset]:02x} at offset {offset}"
             raise SeedError(source, line, reason) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     warnings: list[Problem] = []
@@ -168,9 +200,9 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
 
 def _decode_utf16(data: bytes, *, source: str) -> str:
     try:
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors="surrogatepass")
     except UnicodeDecodeError as exc:
-        raise SeedError(source, 1, f"bad UTF-16 at offset {exc.start}") from None
+        raise SeedError(source, 1, f"bad UTF-16 at offset {exc.start}: {exc.reason}") from None
 
 
 def parse_date_line(

@@ -7,6 +7,7 @@ and published times come from the seeds and the config, never from here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -58,6 +59,7 @@ CREATE TABLE tombstone (
 """
 MIGRATIONS: tuple[str, ...] = (SCHEMA, SCHEMA_2)  # index i takes user_version i to i + 1
 log = logging.getLogger(__name__)
+BUSY_TIMEOUT = 30.0  # seconds to wait while another process holds the database locked
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -326,41 +328,87 @@ def _stored(row: tuple[str, int, int, str]) -> Stored:
 
 @contextmanager
 def open_store(path: Path, *, readonly: bool = False) -> Iterator[Store]:
-    """Open (and create or migrate) the index; a damaged file is set aside and rebuilt."""
+    """Open (and create or migrate) the index; a damaged file is set aside and rebuilt.
+
+    Another process holding a lock on the database is waited for up to BUSY_TIMEOUT seconds;
+    then, as for any other failure, StoreError says what happened and where.
+    """
     try:
         connection = _connect(path, readonly=readonly)
-    except sqlite3.DatabaseError as exc:
-        if readonly or isinstance(exc, sqlite3.OperationalError):
-            raise StoreError(f"{path}: cannot open the state database: {exc}") from exc
-        aside = _set_aside(path)
-        connection = _connect(path, readonly=False)
-        connection.execute("SELECT 1")  # a fresh file: this cannot fail the same way
-        del aside
+    except sqlite3.Error as exc:
+        if readonly or not _damaged(exc):
+            raise StoreError(_explain(path, exc)) from exc
+        try:
+            _set_aside(path)
+            connection = _connect(path, readonly=False)
+        except (OSError, sqlite3.Error) as again:
+            raise StoreError(f"{path}: cannot rebuild the state database: {again}") from again
     with closing(connection):
         try:
             yield Store(connection)
         except sqlite3.Error as exc:
-            raise StoreError(f"{path}: {exc}") from exc
+            raise StoreError(_explain(path, exc)) from exc
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    """Whether the file is not a usable database (as opposed to busy, read-only, missing...)."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    return isinstance(exc, _Damaged) or code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def _explain(path: Path, exc: sqlite3.Error) -> str:
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return (
+            f"{path}: the state database is locked by another process"
+            f" (waited {BUSY_TIMEOUT:g} s): {exc}"
+        )
+    return f"{path}: cannot use the state database: {exc}"
+
+
+class _Damaged(sqlite3.DatabaseError):
+    """The integrity check found damage that SQLite itself did not report on opening."""
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     if readonly:
         if not path.exists():
             raise StoreError(f"{path}: no state database yet; run 'publisher build' first")
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
-        connection.execute("SELECT count(*) FROM seed")
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+        try:
+            connection.execute("SELECT count(*) FROM seed")
+        except BaseException:
+            connection.close()
+            raise
         return connection
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=30)
+    _create_private(path)
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
     try:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA synchronous = NORMAL")
+        problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise _Damaged("; ".join(problems[:3]))
         _migrate(connection, path)
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def _create_private(path: Path) -> None:
+    """Create the folder (0700) and an empty database file (0600): it is nobody else's business.
+
+    SQLite gives its -wal and -shm files the database file's permissions.
+    """
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the state database: {exc.strerror}") from exc
 
 
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:
@@ -382,8 +430,9 @@ def _set_aside(path: Path) -> Path:
             break
         stamp += 1
     os.replace(path, aside)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for suffix in ("-wal", "-shm"):  # they go with it: SQLite pairs them by name
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(f"{path}{suffix}", f"{aside}{suffix}")
     log.error(
         "%s: the state database is damaged; set aside as %s and rebuilt from the seeds", path, aside
     )
