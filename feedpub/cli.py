@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _set_up_logging(args: argparse.Namespace) -> None:
-    daemon = args.command == "watch" or (args.command == "serve" and args.watch)
+    daemon = args.command in ("watch", "serve")  # long-running: times and levels in the log
     level = logging.INFO
     if getattr(args, "verbose", False):
         level = logging.DEBUG

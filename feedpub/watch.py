@@ -1,14 +1,517 @@
-"""The daemon: the only importer of apscheduler and of the filesystem event watcher."""
+"""The daemon: the only importer of apscheduler and of the filesystem event watcher.
+
+`publisher watch` runs the pipeline of `build` (build_once) in the scheduler's worker threads:
+
+- once at start, then on an interval or a cron schedule: the safety net for file systems without
+  events (network mounts) and for missed events;
+- soon after filesystem events in seeds/ (created, closed after writing, moved, deleted),
+  debounced: a run starts once events pause for QUIET seconds, or MAX_DELAY after the first one;
+- `settle` seconds later when a run left a seed alone because it was still being written;
+- at the date of the earliest future-dated seed, so that it goes live on time.
+
+One run at a time: a run asked for while another is going sets a flag, and one more run follows.
+No work is done in a signal handler: signal numbers reach a thread of their own through a pipe.
+SIGTERM and SIGINT stop the daemon (a run in progress stops between seeds); SIGHUP reloads the
+settings before the next run, keeping the old ones when the new ones are bad.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from types import FrameType
+from typing import Any
 
+from apscheduler.events import EVENT_JOB_SUBMITTED
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from feedpub.build import BuildReport, build_once, now
 from feedpub.config import Config
+from feedpub.errors import ConfigError, PublisherError
+from feedpub.scan import SEED_SUFFIX
+from feedpub.websub import HubNotifier
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EVERY = 30.0  # seconds between polls when neither --every nor --cron is given
+QUIET = 0.25  # a burst of events is over when none came for this long...
+MAX_DELAY = 1.0  # ...or this long after its first event, whichever comes first
+SETTLE_MARGIN = 0.1  # a follow-up for a seed still being written waits this much past `settle`
+PROGRESS_EVERY = 5.0  # seconds between progress lines of a long run
+STOP_GRACE = 1.5  # a run still going this long after SIGTERM is abandoned: SIGTERM exits in 2 s
+HUB_GRACE = 0.3  # ...and WebSub notices still queued after that much more are given up
+RELAYED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+SEED_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    FileClosedEvent,  # closed after writing: IN_CLOSE_WRITE
+    FileMovedEvent,  # moved within seeds/; moved in or out arrive as created or deleted
+    FileDeletedEvent,
+    DirCreatedEvent,
+    DirMovedEvent,
+    DirDeletedEvent,
+]  # not opened, read or modified: reading seeds must not wake the daemon, nor every write()
+STOP_JOB = "stop"  # its submission shuts the scheduler down
+_END_RELAY = 0  # written to the signal pipe to end the relay thread; no signal has number 0
 
 
 def run_watch(
     load_config: Callable[[], Config], *, every: float | None, cron: str | None, settle: float
 ) -> int:
     """Run until SIGTERM or SIGINT; return the exit status."""
-    raise NotImplementedError
+    config = load_config()
+    trigger = poll_trigger(every=every, cron=cron, timezone=config.tz)
+    for chatty in ("apscheduler", "watchdog"):  # "Running job ...", "in-event ..." on every run
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    scheduler = BlockingScheduler(
+        timezone=UTC, job_defaults={"coalesce": True, "misfire_grace_time": None}
+    )
+    daemon = Daemon(scheduler, load_config, config, settle=settle)
+    scheduler.add_listener(daemon.on_submitted, EVENT_JOB_SUBMITTED)
+    with relayed_signals(daemon.on_signal):
+        daemon.watch(config.seeds_dir)
+        scheduler.add_job(daemon.run, trigger, id="poll", max_instances=1)
+        log.info(
+            "polling %s", f"on cron {cron!r}" if cron else f"every {every or DEFAULT_EVERY:g} s"
+        )
+        daemon.request_run()
+        scheduler.start()  # returns once a stop signal shut the scheduler down
+        daemon.finish()
+    return 0
+
+
+def poll_trigger(*, every: float | None, cron: str | None, timezone: tzinfo) -> Any:
+    """The schedule of the safety-net polls; cron fields are read in the site's time zone."""
+    if cron is None:
+        return IntervalTrigger(seconds=every or DEFAULT_EVERY, timezone=UTC)
+    try:
+        return CronTrigger.from_crontab(cron, timezone=timezone)
+    except ValueError as exc:
+        raise ConfigError(f"--cron: not a cron expression {cron!r} ({exc})") from None
+
+
+class Daemon:
+    """What the scheduler's jobs, the event watcher and the signal relay share.
+
+    `_lock` guards the fields that change after start; it is taken before the scheduler's own
+    locks, never after, and is never held during a run.
+    """
+
+    def __init__(
+        self,
+        scheduler: Any,
+        load_config: Callable[[], Config],
+        config: Config,
+        *,
+        settle: float,
+        build: Callable[..., BuildReport] = build_once,
+    ) -> None:
+        self._scheduler = scheduler
+        self._load_config = load_config
+        self._config = config
+        self._settle = settle
+        self._build = build
+        self._stop = threading.Event()  # set from the relay thread; runs read it between seeds
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._running = False
+        self._again = False  # a run was asked for while one was going
+        self._reload = False  # SIGHUP: read the settings before the next run
+        self._closed: set[str] = set()  # paths closed after writing since the last run began
+        self._burst_start: float | None = None  # monotonic time of the first event not yet run
+        self._last_event = 0.0
+        self._observer: BaseObserver | None = None
+        self._watched = (0, 0)  # device and inode of the folder watched: replaced, it is not
+        self._root = str(config.seeds_dir)
+        self._told_all_errors = False  # after a start, every bad seed is told once
+        self._failure: str | None = None  # the last run's failure, told once
+        self._due: datetime | None = None  # the date of the next future-dated seed
+        self._hubs: HubNotifier | None = None  # WebSub: started with the first notice
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """The job: one build. It never raises, so a failing run never stops the daemon."""
+        ready = self._begin_run()
+        if ready is None:
+            return
+        report: BuildReport | None = None
+        try:
+            report = self._run_once(ready)
+        except PublisherError as exc:
+            self._tell_failure(str(exc))
+        except Exception:
+            log.exception("run failed with an unexpected error; the next run goes ahead")
+        finally:
+            self._end_run(report, ready)
+
+    def _begin_run(self) -> set[str] | None:
+        """Take the run slot and the paths known to be ready; None when a run is going."""
+        with self._lock:
+            if self._running:
+                self._again = True
+                return None
+            self._running = True
+            self._again = False
+            self._burst_start = None
+            ready, self._closed = self._closed, set()
+            return ready
+
+    def _run_once(self, ready: set[str]) -> BuildReport:
+        self._reload_if_asked()
+        report = self._build(
+            self._config,
+            now=now(),
+            settle=self._settle,
+            should_stop=self._stop.is_set,
+            ready=ready,
+            progress=ProgressLog(),
+        )
+        self._tell(report)
+        self._notify_hubs(report)
+        self._rewatch_if_lost()
+        if self._failure is not None:
+            log.info("runs succeed again")
+            self._failure = None
+        return report
+
+    def _end_run(self, report: BuildReport | None, ready: set[str]) -> None:
+        """Release the run slot and schedule what the run asks for."""
+        with self._lock:
+            self._running = False
+            self._idle.notify_all()
+            if self._stop.is_set():
+                return
+            if report is None:
+                self._closed |= ready  # still closed after writing, for the next run
+            if self._again or self._reload:
+                self._burst_start = time.monotonic()
+                self._schedule_soon(QUIET)
+            elif report is not None and report.unsettled:
+                self._schedule_soon(self._settle + SETTLE_MARGIN)
+            if report is not None and not report.stopped:
+                self._schedule_due(report)
+
+    def _tell(self, report: BuildReport) -> None:
+        """Log a run: problems once per version of a seed, one INFO line if anything changed."""
+        errors = report.fresh_errors if self._told_all_errors else report.errors
+        self._told_all_errors = True
+        for warning in report.warnings:
+            log.warning("%s", warning)
+        for error in errors:
+            log.error("%s", error)
+        counts = (
+            f"{report.new} new, {report.updated} updated, {report.removed} removed"
+            f" ({report.seconds * 1000:.0f} ms)"
+        )
+        if report.stopped:
+            log.info("run stopped between seeds; the next start picks up the rest")
+        elif report.written:
+            log.info("published %s: %s", _files(report.written), counts)
+        elif report.new or report.updated or report.removed:
+            log.info("feeds unchanged: %s", counts)
+        else:
+            log.debug("no change (%.0f ms)", report.seconds * 1000)
+
+    def _notify_hubs(self, report: BuildReport) -> None:
+        """Tell the WebSub hubs which feeds changed; notices go out in the background."""
+        hubs = self._config.websub_hub
+        if self._hubs is not None and self._hubs.hubs != tuple(dict.fromkeys(hubs)):
+            self._hubs.close(timeout=0.0)  # the settings were reloaded with other hubs
+            self._hubs = None
+        changed = report.changed_feeds(self._config)
+        if hubs and changed:
+            if self._hubs is None:
+                self._hubs = HubNotifier(hubs)
+            self._hubs.notify(changed)
+
+    def _tell_failure(self, message: str) -> None:
+        if message == self._failure:
+            log.debug("run failed again: %s", message)
+            return
+        self._failure = message
+        log.error("run failed: %s", message)
+
+    def _reload_if_asked(self) -> None:
+        with self._lock:
+            asked, self._reload = self._reload, False
+        if not asked:
+            return
+        try:
+            config = self._load_config()
+        except ConfigError as exc:
+            log.error("settings not reloaded, the old ones stay in use: %s", exc)
+            return
+        old, self._config = self._config, config
+        log.info("settings reloaded%s", "" if config != old else ": no change")
+        if config.seeds_dir != old.seeds_dir:
+            self.watch(config.seeds_dir)
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def request_run(self) -> None:
+        """Ask for a run as soon as possible."""
+        with self._lock:
+            if self._running:
+                self._again = True
+            else:
+                self._schedule_soon(0.0)
+
+    def _soon(self) -> None:
+        """The job of start, event and follow-up runs: it waits out a burst of events first."""
+        with self._lock:
+            if self._burst_start is not None:
+                due = min(self._last_event + QUIET, self._burst_start + MAX_DELAY)
+                wait = due - time.monotonic()
+                if wait > 0.01:
+                    self._schedule_soon(wait)
+                    return
+        self.run()
+
+    def _schedule_soon(self, delay: float) -> None:
+        """Run `_soon` in `delay` seconds, unless it is due earlier already. Hold `_lock`."""
+        at = now() + timedelta(seconds=delay)
+        job = self._scheduler.get_job("soon")
+        if job is not None:
+            scheduled = getattr(job, "next_run_time", None)  # unset until the scheduler starts
+            if scheduled is None or scheduled <= at:
+                return
+        self._scheduler.add_job(
+            self._soon,
+            DateTrigger(at, timezone=UTC),
+            id="soon",
+            replace_existing=True,
+            max_instances=2,  # a job may schedule its successor; the run slot keeps runs single
+        )
+
+    def _schedule_due(self, report: BuildReport) -> None:
+        """A run at the date of the earliest future-dated seed. Hold `_lock`."""
+        if report.next_due != self._due and report.next_due is not None:
+            log.debug("a run at %s, the date of the next seed", report.next_due.isoformat())
+        self._due = report.next_due
+        if report.next_due is None:
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.remove_job("due")
+            return
+        self._scheduler.add_job(
+            self.run,
+            DateTrigger(report.next_due, timezone=UTC),
+            id="due",
+            replace_existing=True,
+            max_instances=2,
+        )
+
+    # -- events -----------------------------------------------------------------------------
+
+    def watch(self, seeds_dir: Path) -> None:
+        """Watch `seeds_dir` for events; when that cannot start, say so once: polls go on."""
+        self.unwatch()
+        with self._lock:
+            self._root = str(seeds_dir)
+        try:
+            self._watched = _identity(seeds_dir)
+            self._observer = start_observer(seeds_dir, _SeedEvents(self))
+        except OSError as exc:
+            log.warning("%s: cannot watch for changes (%s); polling only", seeds_dir, exc)
+            return
+        log.info("watching %s for changes", seeds_dir)
+
+    def unwatch(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join()
+            self._observer = None
+
+    def _rewatch_if_lost(self) -> None:
+        """Watch again when seeds/ was replaced or removed since: the old watch sees nothing."""
+        observer = self._observer
+        if observer is None:
+            return
+        seeds_dir = self._config.seeds_dir
+        try:
+            current = _identity(seeds_dir)
+        except OSError:
+            return  # gone again: the next run fails and says so
+        if current == self._watched and any(e.is_alive() for e in observer.emitters):
+            return
+        log.warning("%s: the watch was lost (folder replaced?); watching again", seeds_dir)
+        self.watch(seeds_dir)
+
+    def on_event(self, event: FileSystemEvent) -> None:
+        """Called on the watcher's thread for every event in seeds/."""
+        source, destination = os.fsdecode(event.src_path), os.fsdecode(event.dest_path)
+        with self._lock:
+            if isinstance(event, FileClosedEvent):
+                self._closed.add(source)
+            elif isinstance(event, FileMovedEvent) and source in self._closed:
+                self._closed.add(destination)  # written, closed, renamed: an atomic save
+            paths = [path for path in (source, destination) if path]
+            if not any(self._may_be_seed(path, event.is_directory) for path in paths):
+                return
+            self._last_event = time.monotonic()
+            if self._running:
+                self._again = True
+            elif self._burst_start is None:
+                self._burst_start = self._last_event
+                self._schedule_soon(QUIET)
+
+    def _may_be_seed(self, path: str, is_directory: bool) -> bool:
+        """Whether `path` is, or may hold, a seed: scan.py ignores hidden names."""
+        parts = os.path.relpath(path, self._root).split(os.sep)
+        if any(part.startswith(".") for part in parts):  # hidden, the root itself, or outside
+            return False
+        return is_directory or parts[-1].endswith(SEED_SUFFIX)
+
+    # -- stopping ---------------------------------------------------------------------------
+
+    def on_signal(self, number: int) -> None:
+        """Called on the relay thread for every SIGTERM, SIGINT and SIGHUP."""
+        if number not in RELAYED_SIGNALS:
+            return  # another handler's signal: the wakeup pipe carries every one
+        if number == signal.SIGHUP:
+            log.info("SIGHUP: reloading the settings")
+            with self._lock:
+                self._reload = True
+            self.request_run()
+            return
+        if self._stop.is_set():
+            return
+        log.info("stopping (%s)", signal.Signals(number).name)
+        self._stop.set()
+        # The scheduler is shut down on its own thread, by on_submitted: a shutdown from another
+        # thread can break its loop, which removes spent jobs unlocked (APScheduler 3.11), and
+        # before the scheduler has started it would fail and the scheduler would then run on.
+        self._scheduler.add_job(self._stop.set, id=STOP_JOB, replace_existing=True)
+
+    def on_submitted(self, event: Any) -> None:
+        """Called on the scheduler's thread when it has handed a job to a worker."""
+        if event.job_id == STOP_JOB:
+            self._scheduler.shutdown(wait=False)
+
+    def finish(self) -> None:
+        """After the scheduler stopped: stop watching, give a run in progress time to stop."""
+        self._stop.set()
+        self.unwatch()
+        with self._lock:
+            stopped = self._idle.wait_for(lambda: not self._running, timeout=STOP_GRACE)
+        if stopped and self._hubs is not None:
+            self._hubs.close(timeout=HUB_GRACE)
+        if not stopped:
+            # Waiting for the site lock, most likely. Leaving now is safe: feeds are replaced
+            # atomically and the index commits whole seeds, so the next start picks up the rest.
+            log.warning("a run did not stop within %g s; exiting without it", STOP_GRACE)
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            os._exit(0)
+
+
+class ProgressLog:
+    """Plain periodic lines while a long run indexes: a daemon's stderr is a log, not a terminal."""
+
+    def __init__(self, every: float = PROGRESS_EVERY) -> None:
+        self._every = every
+        self._next = time.monotonic() + every
+
+    def __call__(self, done: int, total: int) -> None:
+        if time.monotonic() >= self._next:
+            log.info("indexed %d of %d seeds", done, total)
+            self._next = time.monotonic() + self._every
+
+
+def _files(names: list[str]) -> str:
+    """Files written, for the log: those at the top of feeds/ by name, the others counted."""
+    top = [name for name in names if "/" not in name]
+    rest = len(names) - len(top)
+    files = "file" if rest == 1 else "files"
+    if not top:
+        return f"{rest} {files}"
+    return " ".join(top) + (f" and {rest} more {files}" if rest else "")
+
+
+def _identity(folder: Path) -> tuple[int, int]:
+    info = os.stat(folder)
+    return info.st_dev, info.st_ino
+
+
+class _SeedEvents(FileSystemEventHandler):
+    def __init__(self, daemon: Daemon) -> None:
+        self._daemon = daemon
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self._daemon.on_event(event)
+
+
+def start_observer(seeds_dir: Path, handler: FileSystemEventHandler) -> BaseObserver:
+    """Start watching `seeds_dir` and below; OSError when the platform or the system refuses."""
+    if Observer is PollingObserver:  # stat() every file every second: not events, and not cheap
+        raise OSError("no filesystem events on this platform")
+    observer = Observer()
+    try:
+        observer.schedule(handler, str(seeds_dir), recursive=True, event_filter=SEED_EVENTS)
+        observer.start()
+    except BaseException:
+        observer.stop()
+        raise
+    return observer
+
+
+@contextlib.contextmanager
+def relayed_signals(handle: Callable[[int], None]) -> Iterator[None]:
+    """Deliver SIGTERM, SIGINT and SIGHUP to `handle`, called on a thread of its own.
+
+    Python runs a signal handler in the main thread between two bytecodes, perhaps while that
+    thread holds a lock the handler would need. So the handlers here do nothing; the signal's
+    number reaches `handle` through the wakeup pipe, which the interpreter writes to at once.
+    """
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    old_wakeup_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    old_handlers = {number: signal.signal(number, _ignore) for number in RELAYED_SIGNALS}
+    relay = threading.Thread(target=_relay, args=(read_fd, handle), name="signals", daemon=True)
+    relay.start()
+    try:
+        yield
+    finally:
+        for number, old in old_handlers.items():
+            signal.signal(number, signal.SIG_DFL if old is None else old)
+        signal.set_wakeup_fd(old_wakeup_fd)
+        os.write(write_fd, bytes([_END_RELAY]))
+        relay.join()
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def _ignore(number: int, frame: FrameType | None) -> None:
+    """The handler proper does nothing: the wakeup pipe has the signal's number already."""
+
+
+def _relay(read_fd: int, handle: Callable[[int], None]) -> None:
+    while data := os.read(read_fd, 64):
+        for number in data:
+            if number == _END_RELAY:
+                return
+            handle(number)

@@ -622,3 +622,36 @@ def wait_for_server(process: subprocess.Popen[bytes], port: int) -> Reply:
             assert process.poll() is None, "publisher serve exited before it answered"
             assert time.monotonic() < deadline, "publisher serve did not answer in 15 s"
             time.sleep(0.05)
+
+
+def test_serve_watch_previews_a_new_seed_live(site: Site) -> None:
+    site.write("first", "date 2024-01-01 First\n")
+    port = free_port()
+    command = [sys.executable, str(ROOT / "publisher.py"), "--config", str(site.config_path)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(
+        [*command, "serve", "--watch", "--port", str(port)],
+        cwd=site.root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as process:
+        try:
+            deadline = time.monotonic() + 20
+            while b"First" not in wait_for_server(process, port).body:
+                assert time.monotonic() < deadline, "the first run did not publish"
+                time.sleep(0.05)
+            site.write("second", "date 2024-01-02 Second\n")
+            while b"Second" not in request(port, "/atom.xml").body:
+                assert time.monotonic() < deadline, "the daemon did not publish the new seed"
+                time.sleep(0.05)
+            page = request(port, "/articles/second.html")
+            assert page.status == 200
+            assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=5) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+            _, stderr = process.communicate(timeout=5)
+    assert b"INFO" in stderr  # the daemon's log format: times and levels
