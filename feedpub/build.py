@@ -13,7 +13,8 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Collection, Mapping
+import uuid
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,19 +26,44 @@ from feedpub.errors import SeedError
 from feedpub.model import entry_id, tag_slug
 from feedpub.output import remove_stale_temporaries, site_lock
 from feedpub.publish import Touched, publish
-from feedpub.scan import SeedFile, diff, is_markdown, scan_tree
+from feedpub.scan import (
+    Changes,
+    SeedFile,
+    StatIndex,
+    diff,
+    is_markdown,
+    poll,
+    scan_tree,
+    settled,
+    stat_paths,
+)
 from feedpub.seeds import parse_seed
 from feedpub.store import Known, Store, open_store
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.sqlite3"
+PUBLISHING = "publishing"  # in .publisher/ while a run writes feeds/: a kill leaves it behind
 PENDING = "pending"  # meta key: what the index holds and the feeds may not show yet, as JSON
 PENDING_FIELDS = ("slugs", "deleted", "tags", "positions")
+GENERATION = "generation"  # meta key: a new value whenever a run changes the seed table
 NAME_MAX = 255  # bytes in one file name, on every common file system
 _OPEN_SEED = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Snapshot:
+    """The index's stats after a run, kept by the daemon for its next run.
+
+    Trusted only while the index's generation is still `generation`: a run of another process (a
+    cron build) that changed the index since makes the next run read the index and walk again.
+    A Snapshot() is a request for one: `build_once` returns it in `BuildReport.snapshot`.
+    """
+
+    generation: str | None = None  # None: not taken yet, never trusted
+    index: StatIndex = field(default_factory=StatIndex)
 
 
 @dataclass
@@ -55,6 +81,7 @@ class BuildReport:
     stopped: bool = False  # asked to stop between seeds; the next run picks up the rest
     next_due: datetime | None = None
     seconds: float = 0.0
+    snapshot: Snapshot | None = None  # the index's stats, when asked for: pass it to the next run
 
     def changed_feeds(self, config: Config) -> list[str]:
         """URLs of the written feeds that readers subscribe to: what WebSub hubs hear about."""
@@ -77,16 +104,25 @@ def build_once(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     ready: Collection[str] = (),
+    snapshot: Snapshot | None = None,
+    paths: Collection[str] | None = None,
 ) -> BuildReport:
     """Bring feeds/ up to date with seeds/, holding the site lock throughout.
 
     `should_stop` is asked between seeds; when it says yes, what was indexed is kept, nothing is
     published, and the next run carries on from there. Paths in `ready` are files known to be
     closed after writing: they are read even when modified less than `settle` seconds ago.
+
+    With a `snapshot` (the last run's, or Snapshot() for a first one) the report carries the next;
+    while it is trusted, seeds/ is walked without reading the index, and with `paths` (every seed
+    path that filesystem events named since the last run) only those files are looked at. A
+    snapshot passed in may be updated in place: after a run that raised, pass Snapshot().
     """
     started = time.perf_counter()
+    publishing = config.state_dir / PUBLISHING
     with site_lock(config.state_dir):
-        remove_stale_temporaries(config.feeds_dir)
+        if publishing.exists():  # a run was killed while writing: its temporaries are left
+            remove_stale_temporaries(config.feeds_dir)
         with open_store(config.state_dir / STATE_FILE) as store:
             report = BuildReport()
             touched = _update_index(
@@ -98,11 +134,15 @@ def build_once(
                 progress=progress,
                 stop=should_stop,
                 ready=ready,
+                snapshot=snapshot,
+                paths=paths,
             )
             touched = _carry_over(store, touched)
             store.commit()  # the index, and what is still to be published, in one transaction
             if not report.stopped:
+                publishing.touch()
                 report.written = publish(store, config, touched, now=now)
+                publishing.unlink()
                 store.set_meta(PENDING, "")  # committed with what publish() did, or not at all
                 report.next_due = store.next_due(now)
             report.seconds = time.perf_counter() - started
@@ -178,26 +218,80 @@ def _update_index(
     progress: Progress | None,
     stop: Callable[[], bool] | None,
     ready: Collection[str],
+    snapshot: Snapshot | None,
+    paths: Collection[str] | None,
 ) -> Touched:
     touched = Touched()
-    known = store.known()
-    tree = scan_tree(config.seeds_dir)
-    visible = {slug: old for slug, old in known.items() if not tree.hides(slug)}
-    changes = diff(
-        tree.files, visible, now_ns=time.time_ns(), settle_ns=int(settle * 1e9), ready=ready
-    )
+    generation = store.get_meta(GENERATION)
+    trusted = snapshot is not None and bool(generation) and snapshot.generation == generation
+    changes = _quick_changes(config, snapshot.index, paths) if trusted and snapshot else None
+    if changes is not None:
+        old_of: Callable[[str], Known | None] = store.known_one
+        ready_now, unsettled = settled(
+            changes.changed, now_ns=time.time_ns(), settle_ns=int(settle * 1e9), ready=ready
+        )
+        changes = Changes(changed=ready_now, deleted=changes.deleted, unsettled=unsettled)
+    else:
+        trusted = False
+        known = store.known()
+        old_of = known.get
+        tree = scan_tree(config.seeds_dir)
+        visible = {slug: old for slug, old in known.items() if not tree.hides(slug)}
+        changes = diff(
+            tree.files, visible, now_ns=time.time_ns(), settle_ns=int(settle * 1e9), ready=ready
+        )
+    if changes.changed or changes.deleted or (snapshot is not None and not generation):
+        generation = uuid.uuid4().hex  # committed with the changes: other processes' snapshots
+        store.set_meta(GENERATION, generation)  # of the index are stale from then on
     report.unsettled = len(changes.unsettled)
+    indexed: dict[str, Known] = {}
     for done, seed in enumerate(changes.changed, 1):
         if stop and stop():
             report.stopped = True
             return touched
-        _index_seed(store, config, seed, known, report=report, touched=touched, now=now)
+        stored = _index_seed(store, config, seed, old_of, report=report, touched=touched, now=now)
+        if stored is not None and trusted:  # for the snapshot's update (only then: memory)
+            indexed[seed.slug] = stored
         if progress:
             progress(done, len(changes.changed))
     _delete(store, config, changes.deleted, touched, now=now)
     report.removed = len(changes.deleted)
     report.errors = store.errors()
+    if snapshot is not None:
+        report.snapshot = _next_snapshot(
+            store, snapshot if trusted else None, indexed, changes, generation
+        )
     return touched
+
+
+def _quick_changes(
+    config: Config, index: StatIndex, paths: Collection[str] | None
+) -> Changes | None:
+    """What changed, from the named `paths` or a walk against a trusted snapshot; None to scan."""
+    if paths is not None:
+        changes = stat_paths(config.seeds_dir, paths, index)
+        if changes is not None:
+            return changes
+    changed = poll(config.seeds_dir, index)
+    return None if changed is None else Changes(changed=changed, deleted=[], unsettled=[])
+
+
+def _next_snapshot(
+    store: Store,
+    trusted: Snapshot | None,
+    indexed: dict[str, Known],
+    changes: Changes,
+    generation: str | None,
+) -> Snapshot:
+    """The index's stats after this run: the trusted snapshot updated, or read from the index."""
+    if trusted is None:
+        return Snapshot(generation, StatIndex.of(store.stats()))
+    for slug, known in indexed.items():
+        trusted.index.set(slug, (known.size, known.mtime_ns))
+    for slug in changes.deleted:
+        trusted.index.drop(slug)
+    trusted.generation = generation
+    return trusted
 
 
 def _delete(
@@ -220,12 +314,13 @@ def _index_seed(
     store: Store,
     config: Config,
     seed: SeedFile,
-    known: Mapping[str, Known],
+    old_of: Callable[[str], Known | None],
     *,
     report: BuildReport,
     touched: Touched,
     now: datetime,
-) -> None:
+) -> Known | None:
+    """Read, parse and index one changed seed; what the index now holds of its file, if any."""
     source = display_path(config, seed.path)
     try:
         problem = _slug_problem(seed.slug)
@@ -233,25 +328,26 @@ def _index_seed(
             raise SeedError(source, 1, problem)
         data, info = _read(seed, config.seeds_dir, source, limit=config.max_seed_bytes)
     except FileNotFoundError:
-        return  # deleted since the scan: the next run removes it
+        return None  # deleted since the scan: the next run removes it
     except SeedError as exc:
-        _skip(store, seed, Known(seed.size, seed.mtime_ns, ""), str(exc), report, now=now)
-        return
+        failed = Known(seed.size, seed.mtime_ns, "")
+        _skip(store, seed, failed, str(exc), report, now=now)
+        return failed
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     current = Known(info.st_size, info.st_mtime_ns, digest)  # what was read, not what was scanned
-    old = known.get(seed.slug)
+    old = old_of(seed.slug)
     if old is not None and old.hash == current.hash:
         store.touch(seed.slug, current.size, current.mtime_ns)
-        return
+        return current
     try:
         article = parse_seed(
             data, source=source, slug=seed.slug, timezone=config.tz, markdown=is_markdown(seed)
         )
     except SeedError as exc:
         _skip(store, seed, current, str(exc), report, now=now)
-        return
+        return current
     report.warnings.extend(str(warning) for warning in article.warnings)
-    previous = store.stored(seed.slug)
+    previous = store.stored(seed.slug) if old is not None else None
     if previous is None:
         updated = article.published
         report.new += 1
@@ -263,10 +359,13 @@ def _index_seed(
     store.put(article, current, updated=updated, first_seen=now)
     if previous is None or previous.article != article:
         touched.slugs.add(seed.slug)
-        touched.tags.update(store.tags_of([seed.slug]))
-        store.set_tags(seed.slug, ((tag_slug(tag), tag) for tag in article.tags))
+        if old is not None:  # a slug the index had (a new one has no tags, nor their feeds)
+            touched.tags.update(store.tags_of([seed.slug]))
+        tags = ((tag_slug(tag), tag) for tag in article.tags)
+        store.set_tags(seed.slug, tags, fresh=old is None)
         touched.tags.update(tag_slug(tag) for tag in article.tags)
         store.drop_tombstone(seed.slug)
+    return current
 
 
 def _slug_problem(slug: str) -> str | None:
@@ -316,7 +415,9 @@ def _read(seed: SeedFile, root: Path, source: str, *, limit: int) -> tuple[bytes
 
 def _open_beneath(root: Path, path: str) -> int:
     """Open `path` for reading, following no symbolic link below `root` and never blocking."""
-    *folders, name = os.path.relpath(path, root).split(os.sep)
+    prefix = os.path.join(root, "")
+    relative = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, root)
+    *folders, name = relative.split(os.sep)
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for folder in folders:
@@ -353,6 +454,9 @@ def _skip(
 
 def display_path(config: Config, path: str) -> str:
     """A seed's path as messages show it: relative to the site when it is inside it."""
+    root = os.path.join(config.root, "")
+    if path.startswith(root):  # the usual case, without relpath's work per seed
+        return path[len(root) :]
     relative = os.path.relpath(path, config.root)
     return path if relative.startswith("..") else relative
 

@@ -2,6 +2,8 @@
 
 Every file is written to an unpredictable temporary name in its own folder, flushed and fsynced,
 then moved over the old one with os.replace: a reader sees the old bytes or the new, never a part.
+A Batch does the same for many files with one fsync a file and one a folder: it writes and fsyncs
+every temporary first, then renames them all, then fsyncs each folder it touched once.
 """
 
 from __future__ import annotations
@@ -29,19 +31,108 @@ LOCK_WAIT_NOTICE = 3.0
 
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Replace `path` with `data` atomically, unless it already holds exactly those bytes."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except (FileNotFoundError, NotADirectoryError):
-        pass  # nothing there yet; if the folder cannot be made either, writing will say so
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot read: {exc.strerror}") from exc
+    if _holds(path, data):
+        return False
     try:
         _make_folders(path.parent)
         _replace(path, data)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     return True
+
+
+class Batch:
+    """Atomic writes of many files: temporaries now, the renames at commit().
+
+    A file whose bytes would not change is not written. Until commit(), readers see the old files
+    (a first build of many pages commits every `limit` files, to bound what is held); a failure
+    leaves no temporary behind (a kill leaves them to remove_stale_temporaries).
+    """
+
+    def __init__(self, *, limit: int = 1024) -> None:
+        self._pending: dict[Path, str] = {}  # target -> its fsynced temporary, not renamed yet
+        self._limit = limit
+
+    def write_if_changed(self, path: Path, data: bytes) -> bool:
+        self._forget(path)
+        if _holds(path, data):
+            return False
+        try:
+            _make_folders(path.parent)
+            self._pending[path] = _durable_temporary(path, data)
+        except OSError as exc:
+            self.abort()
+            raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        if len(self._pending) >= self._limit:
+            self.commit()
+        return True
+
+    def remove(self, path: Path, *, root: Path) -> bool:
+        self._forget(path)
+        return remove_file(path, root=root)
+
+    def commit(self) -> None:
+        """Rename every temporary over its target, then fsync each folder once."""
+        renamed: dict[Path, None] = {}  # the folders, in order
+        try:
+            for path, temp in list(self._pending.items()):
+                try:
+                    os.replace(temp, path)
+                except OSError as exc:
+                    raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+                del self._pending[path]
+                renamed[path.parent] = None
+        except BaseException:
+            for folder in renamed:  # what was renamed stays: make it last, as far as can be
+                with contextlib.suppress(OSError):
+                    _fsync_folder(folder)
+            raise
+        finally:
+            self.abort()
+        for folder in renamed:
+            try:
+                _fsync_folder(folder)
+            except OSError as exc:
+                raise OutputError(f"{folder}: cannot write: {exc.strerror or exc}") from exc
+
+    def abort(self) -> None:
+        """Delete the temporaries not renamed yet: their targets keep their old bytes."""
+        for temp in self._pending.values():
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        self._pending.clear()
+
+    def _forget(self, path: Path) -> None:
+        temp = self._pending.pop(path, None)
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether `path` holds exactly `data` already."""
+    try:
+        return path.read_bytes() == data
+    except (FileNotFoundError, NotADirectoryError):
+        return False  # nothing there yet; if the folder cannot be made either, writing will say
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _durable_temporary(path: Path, data: bytes) -> str:
+    """`data` in a new temporary file beside `path`, on disk (fsynced); its name."""
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fchmod(out.fileno(), FILE_MODE)
+            os.fsync(out.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return temp
 
 
 def _make_folders(folder: Path) -> None:
@@ -59,13 +150,8 @@ def _make_folders(folder: Path) -> None:
 
 
 def _replace(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=path.parent)
+    temp = _durable_temporary(path, data)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fchmod(out.fileno(), FILE_MODE)
-            os.fsync(out.fileno())
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -43,14 +43,33 @@ def feed_updated(entries: Sequence[Entry]) -> datetime:
 
 
 def render_atom(info: FeedInfo, entries: Sequence[Entry], document: Document) -> bytes:
-    generator = _generator(info, entries, document)
-    data: bytes = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+    return render_feeds(info, entries, {"atom": document})["atom"]
 
 
 def render_rss(info: FeedInfo, entries: Sequence[Entry], document: Document) -> bytes:
-    generator = _generator(info, entries, document)
-    data: bytes = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return render_feeds(info, entries, {"rss": document})["rss"]
+
+
+def render_feeds(
+    info: FeedInfo, entries: Sequence[Entry], documents: Mapping[str, Document]
+) -> dict[str, bytes]:
+    """Each of "atom" and "rss" in `documents`, from one generator: the entries are added once."""
+    generator = _generator(info, entries)
+    rendered: dict[str, bytes] = {}
+    for format_, document in documents.items():
+        _set_document(generator, info, document)
+        if format_ == "atom":
+            rendered[format_] = generator.atom_str(
+                pretty=True, encoding="UTF-8", xml_declaration=True
+            )
+        else:
+            rendered[format_] = _rss_titles(
+                generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+            )
+    return rendered
+
+
+def _rss_titles(data: bytes) -> bytes:
     # RSS cannot mark a title as plain text; hex references keep `&` and `<` from looking like
     # markup to readers and validators. Titles hold text only, so this touches nothing else; the
     # channel description (the first one, before any item) is plain text from the config too.
@@ -64,7 +83,7 @@ def _hex_refs(match: re.Match[bytes]) -> bytes:
     return b"<" + tag + b">" + inner + b"</" + tag + b">"
 
 
-def _generator(info: FeedInfo, entries: Sequence[Entry], document: Document) -> Any:
+def _generator(info: FeedInfo, entries: Sequence[Entry]) -> Any:
     fg = FeedGenerator()
     fg.register_extension("feedpub", _FeedExtension, _EntryExtension, atom=True, rss=True)
     fg.load_extension("dc", atom=False, rss=True)
@@ -72,21 +91,30 @@ def _generator(info: FeedInfo, entries: Sequence[Entry], document: Document) -> 
     fg.title(info.title)
     fg.subtitle(info.description)
     fg.author(_person(info.author, info.author_email))
-    fg.link(href=document.self_url, rel="self")
-    for rel, href in _links(info, document):
-        fg.link(href=href, rel=rel)
-    fg.link(href=info.site_url, rel="alternate")  # last: feedgen makes it the RSS <link>
     fg.language(info.language)
     fg.generator(GENERATOR, uri=GENERATOR_URI)
     updated = feed_updated(entries)
     fg.updated(updated)
     fg.lastBuildDate(updated)
     fg.feedpub.updated = updated
-    fg.feedpub.document = document
-    fg.feedpub.links = _links(info, document)
     for entry in entries:
         _add_entry(fg, entry, info)
     return fg
+
+
+def _set_document(fg: Any, info: FeedInfo, document: Document) -> None:
+    """The links and extras of one document (self, archives, tombstones) on a built generator."""
+    links = _links(info, document)
+    fg.link(
+        [
+            {"href": document.self_url, "rel": "self"},
+            *({"href": href, "rel": rel} for rel, href in links),
+            {"href": info.site_url, "rel": "alternate"},  # last: feedgen makes it the RSS <link>
+        ],
+        replace=True,
+    )
+    fg.feedpub.document = document
+    fg.feedpub.links = links
 
 
 def _links(info: FeedInfo, document: Document) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 SEED_SUFFIXES = (".txt", ".md")
 SEED_SUFFIX = ".txt"  # the plain-text form
 IGNORED_ENDINGS = ("~", ".tmp", ".part", ".swp")
+_OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,205 @@ def _seed_file(entry: os.DirEntry[str], slug: str) -> SeedFile | None:
     return SeedFile(slug, entry.path, info.st_size, info.st_mtime_ns)
 
 
+Stat = tuple[int, int]  # (size, mtime_ns): all a poll compares
+
+
+class StatIndex:
+    """What the index knows of each seed file, by folder, as a walk meets them.
+
+    folder prefix ("" or "2024/") -> stem ("launch") -> (size, mtime_ns). Keyed so that a walk
+    looks a file up by its folder and name, without building its slug.
+    """
+
+    def __init__(self, folders: dict[str, dict[str, Stat]] | None = None) -> None:
+        self.folders = folders if folders is not None else {}
+        self.count = sum(len(stems) for stems in self.folders.values())
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[str, int, int]]) -> StatIndex:
+        index = cls()
+        for slug, size, mtime_ns in rows:
+            index.set(slug, (size, mtime_ns))
+        return index
+
+    def get(self, slug: str) -> Stat | None:
+        folder, _, stem = slug.rpartition("/")
+        return self.folders.get(folder + "/" if folder else "", {}).get(stem)
+
+    def set(self, slug: str, found: Stat) -> None:
+        folder, _, stem = slug.rpartition("/")
+        stems = self.folders.setdefault(folder + "/" if folder else "", {})
+        self.count += stem not in stems
+        stems[stem] = found
+
+    def drop(self, slug: str) -> None:
+        folder, _, stem = slug.rpartition("/")
+        if self.folders.get(folder + "/" if folder else "", {}).pop(stem, None) is not None:
+            self.count -= 1
+
+
+def poll(seeds_dir: Path, index: StatIndex) -> list[SeedFile] | None:
+    """The seeds whose stat differs from `index`, if that is all there is to know.
+
+    None when a seed in `index` has no file any more, or anything scan_tree would warn about or
+    treat specially is met (a symbolic link, a name that is not UTF-8, a folder that cannot be
+    listed, a .txt and a .md with one slug): scan_tree and diff then sort it out. Nothing is kept
+    for a seed that did not change, and each stat is relative to its open folder.
+    """
+    changed: list[SeedFile] = []
+    found = _poll(str(seeds_dir), "", index.folders, changed, top=True)
+    return changed if found == index.count else None
+
+
+def _poll(  # noqa: PLR0911, PLR0912 (the hot loop of every poll, kept in one frame)
+    folder: str,
+    prefix: str,
+    folders: dict[str, dict[str, Stat]],
+    changed: list[SeedFile],
+    *,
+    top: bool = False,
+) -> int | None:
+    """How many seeds of the index this folder and those below hold; None to scan instead."""
+    try:
+        fd = os.open(folder, _OPEN_FOLDER if top else _OPEN_FOLDER | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    known = folders.get(prefix, {}).get
+    found = 0
+    markdown: list[str] = []
+    subfolders: list[str] = []
+    try:
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                name = entry.name
+                if name[0] == ".":
+                    continue
+                if not name.isascii() and not _utf8(name):
+                    return None
+                if not (name.endswith(SEED_SUFFIXES) and entry.is_file(follow_symlinks=False)):
+                    # not a plain seed file: a folder, a link, anything else (rarely met)
+                    if name.endswith(IGNORED_ENDINGS):
+                        continue
+                    if entry.is_symlink():
+                        if name.endswith(SEED_SUFFIXES) or entry.is_dir():
+                            return None  # scan_tree says it is not followed
+                    elif entry.is_dir(follow_symlinks=False):
+                        subfolders.append(name)
+                    elif name.endswith(SEED_SUFFIXES):
+                        return None  # a FIFO, a socket...: scan_tree says it is skipped
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue  # deleted since the folder was listed
+                if name[-1] == "d":
+                    stem = name[:-3]
+                    markdown.append(stem)
+                else:
+                    stem = name[:-4]
+                old = known(stem)
+                if old is not None:
+                    found += 1
+                    if old[0] == info.st_size and old[1] == info.st_mtime_ns:
+                        continue
+                if not stat.S_ISREG(info.st_mode):
+                    return None  # replaced since the folder was listed
+                path = folder + os.sep + name
+                changed.append(SeedFile(prefix + stem, path, info.st_size, info.st_mtime_ns))
+    finally:
+        os.close(fd)
+    if any(os.path.lexists(f"{folder}{os.sep}{stem}{SEED_SUFFIX}") for stem in markdown):
+        return None  # two files, one slug: scan_tree picks one and warns
+    for name in subfolders:
+        below = _poll(folder + os.sep + name, prefix + name + "/", folders, changed)
+        if below is None:
+            return None
+        found += below
+    return found
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def stat_paths(seeds_dir: Path, paths: Collection[str], index: StatIndex) -> Changes | None:
+    """The changes among `paths` alone (files that events named), or None to poll instead.
+
+    None when a path is outside seeds/ or odd, or anything scan_tree would warn about or treat
+    specially is met. A path that is not a seed's (hidden, temporary, another suffix) is ignored.
+    """
+    root = str(seeds_dir) + os.sep
+    changed: list[SeedFile] = []
+    deleted: set[str] = set()
+    for path in paths:
+        if not path.startswith(root):
+            return None
+        parts = path[len(root) :].split(os.sep)
+        if any(part in ("", ".", "..") for part in parts) or not _utf8(path):
+            return None
+        if any(p.startswith(".") or p.endswith(IGNORED_ENDINGS) for p in parts):
+            continue
+        if not parts[-1].endswith(SEED_SUFFIXES):
+            continue
+        slug = "/".join(parts).rsplit(".", 1)[0]
+        try:
+            found = _stat_seed(root, parts)
+        except _ScanInstead:
+            return None
+        if found is None:
+            if index.get(slug) is not None:
+                deleted.add(slug)
+        elif index.get(slug) != (found.st_size, found.st_mtime_ns):
+            changed.append(SeedFile(slug, path, found.st_size, found.st_mtime_ns))
+    changed.sort(key=lambda seed: seed.slug)
+    return Changes(changed=changed, deleted=sorted(deleted), unsettled=[])
+
+
+class _ScanInstead(Exception):
+    """A path that scan_tree must judge: a link, a file that is not regular, two of one slug."""
+
+
+def _stat_seed(root: str, parts: list[str]) -> os.stat_result | None:
+    """The seed file's stat; None when it is gone; _ScanInstead when a scan must decide."""
+    folder = root
+    try:
+        for part in parts[:-1]:
+            folder += part
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                raise _ScanInstead  # a link to a folder, or a file: not a path scan_tree follows
+            folder += os.sep
+        name = parts[-1]
+        base = folder + name.rsplit(".", 1)[0]
+        if any(os.path.lexists(base + s) for s in SEED_SUFFIXES if not name.endswith(s)):
+            raise _ScanInstead  # the slug has a file of the other kind too
+        info = os.lstat(folder + name)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        raise _ScanInstead from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _ScanInstead
+    return info
+
+
+def settled(
+    changed: Iterable[SeedFile], *, now_ns: int, settle_ns: int, ready: Collection[str]
+) -> tuple[list[SeedFile], list[SeedFile]]:
+    """(ready to read, modified too recently): a file closed after writing is always ready."""
+    done: list[SeedFile] = []
+    unsettled: list[SeedFile] = []
+    for seed in changed:
+        if settle_ns and now_ns - seed.mtime_ns < settle_ns and seed.path not in ready:
+            unsettled.append(seed)
+        else:
+            done.append(seed)
+    return done, unsettled
+
+
 def diff(
     files: Mapping[str, SeedFile],
     known: Mapping[str, Known],
@@ -154,16 +354,13 @@ def diff(
     A file modified less than `settle_ns` ago waits, unless its path is in `ready` (a file known
     to be closed after writing).
     """
-    changed: list[SeedFile] = []
-    unsettled: list[SeedFile] = []
+    candidates: list[SeedFile] = []
     for slug, seed in files.items():
         old = known.get(slug)
         if old is not None and old.size == seed.size and old.mtime_ns == seed.mtime_ns:
             continue
-        if settle_ns and now_ns - seed.mtime_ns < settle_ns and seed.path not in ready:
-            unsettled.append(seed)
-        else:
-            changed.append(seed)
+        candidates.append(seed)
+    changed, unsettled = settled(candidates, now_ns=now_ns, settle_ns=settle_ns, ready=ready)
     deleted = [slug for slug in known if slug not in files]
     changed.sort(key=lambda seed: seed.slug)
     return Changes(changed=changed, deleted=sorted(deleted), unsettled=unsettled)

@@ -11,8 +11,6 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
-from dateutil import tz as dateutil_tz
-
 from feedpub.errors import SeedError
 from feedpub.model import Article, Problem
 
@@ -248,11 +246,17 @@ def _parse_iso(token: str, *, source: str, timezone: tzinfo) -> datetime:
         raise SeedError(source, 1, f"bad date {token!r} ({exc})") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone)
-        if not dateutil_tz.datetime_exists(moment):
+        if not _exists(moment):
             raise SeedError(
                 source, 1, f"bad date {token!r} (no such local time: a daylight-saving gap)"
             )
     return moment
+
+
+def _exists(moment: datetime) -> bool:
+    """Whether a local time exists (is not in a daylight-saving gap): a round trip keeps it."""
+    back = moment.astimezone(UTC).astimezone(moment.tzinfo)
+    return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
 
 
 def _parse_rfc2822(rest: str, *, source: str) -> tuple[datetime, str, str | None]:

@@ -57,7 +57,14 @@ CREATE TABLE tombstone (
     deleted     INTEGER NOT NULL    -- microseconds since the epoch, UTC
 ) WITHOUT ROWID;
 """
-MIGRATIONS: tuple[str, ...] = (SCHEMA, SCHEMA_2)  # index i takes user_version i to i + 1
+# Version 3: indexes that keep a run from reading the whole table (bodies included).
+SCHEMA_3 = """
+CREATE INDEX seed_unarchived ON seed (published, slug)
+    WHERE archive_seq IS NULL AND published IS NOT NULL;
+CREATE INDEX seed_stat ON seed (size, mtime_ns);  -- covers SELECT slug, size, mtime_ns
+CREATE INDEX seed_errors ON seed (slug) WHERE error IS NOT NULL;
+"""
+MIGRATIONS: tuple[str, ...] = (SCHEMA, SCHEMA_2, SCHEMA_3)  # index i takes version i to i + 1
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 30.0  # seconds to wait while another process holds the database locked
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -98,6 +105,16 @@ class Store:
     def known(self) -> dict[str, Known]:
         rows = self._db.execute("SELECT slug, size, mtime_ns, hash FROM seed")
         return {slug: Known(size, mtime, digest) for slug, size, mtime, digest in rows}
+
+    def known_one(self, slug: str) -> Known | None:
+        row = self._db.execute(
+            "SELECT size, mtime_ns, hash FROM seed WHERE slug = ?", (slug,)
+        ).fetchone()
+        return Known(*row) if row else None
+
+    def stats(self) -> Iterator[tuple[str, int, int]]:
+        """(slug, size, mtime_ns) of every seed, from the covering index seed_stat."""
+        return iter(self._db.execute("SELECT slug, size, mtime_ns FROM seed"))
 
     def stored(self, slug: str) -> Stored | None:
         row = self._db.execute(
@@ -197,9 +214,10 @@ class Store:
         ).fetchone()
         return row[0], row[1]
 
-    def set_tags(self, slug: str, tags: Iterable[tuple[str, str]]) -> None:
-        """Replace a seed's tags with (tag slug, label) pairs."""
-        self._db.execute("DELETE FROM tag WHERE slug = ?", (slug,))
+    def set_tags(self, slug: str, tags: Iterable[tuple[str, str]], *, fresh: bool = False) -> None:
+        """Replace a seed's tags with (tag slug, label) pairs; `fresh`: it has none yet."""
+        if not fresh:
+            self._db.execute("DELETE FROM tag WHERE slug = ?", (slug,))
         self._db.executemany(
             "INSERT OR IGNORE INTO tag (tag, slug, label) VALUES (?, ?, ?)",
             ((tag, slug, label) for tag, label in tags),
@@ -255,7 +273,9 @@ class Store:
 
     def archive_end(self) -> int:
         """One past the highest archive position ever given (positions are never reused)."""
-        row = self._db.execute("SELECT max(archive_seq) FROM seed").fetchone()
+        row = self._db.execute(
+            "SELECT max(archive_seq) FROM seed WHERE archive_seq IS NOT NULL"  # seed_by_archive
+        ).fetchone()
         kept = int(self.get_meta("archive_end") or 0)
         return max(kept, row[0] + 1 if row[0] is not None else 0)
 
@@ -343,11 +363,17 @@ def open_store(path: Path, *, readonly: bool = False) -> Iterator[Store]:
             connection = _connect(path, readonly=False)
         except (OSError, sqlite3.Error) as again:
             raise StoreError(f"{path}: cannot rebuild the state database: {again}") from again
-    with closing(connection):
-        try:
-            yield Store(connection)
-        except sqlite3.Error as exc:
-            raise StoreError(_explain(path, exc)) from exc
+    try:
+        with closing(connection):
+            try:
+                yield Store(connection)
+            except sqlite3.Error as exc:
+                raise StoreError(_explain(path, exc)) from exc
+    except BaseException:
+        _forget_checked(path)
+        raise
+    if not readonly:
+        _record_checked(path)
 
 
 def _damaged(exc: sqlite3.Error) -> bool:
@@ -382,19 +408,67 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
             raise
         return connection
     _create_private(path)
+    checked = _checked(path) == _signature(path)  # before opening adds a -wal file
     connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
     try:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA synchronous = NORMAL")
-        problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
-        if problems != ["ok"]:
-            raise _Damaged("; ".join(problems[:3]))
+        if not checked:
+            problems = [row[0] for row in connection.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise _Damaged("; ".join(problems[:3]))
         _migrate(connection, path)
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+# A database checked and closed by a publisher, not changed since: the next run (the daemon's, or
+# the next cron build's) skips the quick_check, a read of the whole file, until something else
+# (another run that did not finish, or damage) touches it. The record is beside the database.
+_CHECKED: dict[str, tuple[tuple[int, ...], ...]] = {}
+CHECKED_SUFFIX = "-checked"
+
+
+def _checked(path: Path) -> tuple[tuple[int, ...], ...] | None:
+    """The database's signature when a run last closed it, checked; None when unknown."""
+    if str(path) in _CHECKED:
+        return _CHECKED[str(path)]
+    try:
+        record = json.loads(Path(f"{path}{CHECKED_SUFFIX}").read_text(encoding="utf-8"))
+        return tuple(tuple(int(number) for number in part) for part in record)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _record_checked(path: Path) -> None:
+    signature = _signature(path)
+    _CHECKED[str(path)] = signature
+    record, temporary = Path(f"{path}{CHECKED_SUFFIX}"), Path(f"{path}{CHECKED_SUFFIX}.tmp")
+    with contextlib.suppress(OSError):  # a cache: without it, the next run checks the file
+        temporary.write_text(json.dumps(signature), encoding="utf-8")
+        os.replace(temporary, record)
+
+
+def _forget_checked(path: Path) -> None:
+    _CHECKED.pop(str(path), None)
+    with contextlib.suppress(OSError):
+        os.unlink(f"{path}{CHECKED_SUFFIX}")
+
+
+def _signature(path: Path) -> tuple[tuple[int, ...], ...]:
+    """Identity, size and times of the database and its write-ahead log (empty when absent)."""
+    found: list[tuple[int, ...]] = []
+    for name in (str(path), f"{path}-wal"):
+        try:
+            info = os.stat(name)
+        except FileNotFoundError:
+            found.append(())
+            continue
+        found.append((info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+    return tuple(found)
 
 
 def _create_private(path: Path) -> None:

@@ -241,10 +241,13 @@ def test_settle_leaves_a_just_written_seed_for_the_next_build(site: Site) -> Non
 
 def test_stale_temporary_files_are_cleaned_up(site: Site) -> None:
     site.feeds.mkdir()
+    (site.root / ".publisher").mkdir()
+    (site.root / ".publisher" / "publishing").touch()  # as a run killed while writing leaves it
     leftover = site.feeds / ".feedpub-abc123.tmp"
     leftover.write_bytes(b"<half")
     site.build()
     assert not leftover.exists()
+    assert not (site.root / ".publisher" / "publishing").exists()
 
 
 @settings(max_examples=40, deadline=None)

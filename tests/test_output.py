@@ -1,0 +1,97 @@
+"""Batched atomic writes: temporaries first, then the renames, then one fsync a folder."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from feedpub.errors import OutputError
+from feedpub.output import TEMP_PREFIX, Batch
+from tests.conftest import Site
+
+
+def temporaries(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if path.name.startswith(TEMP_PREFIX)]
+
+
+def test_a_batch_shows_nothing_until_commit_then_everything(tmp_path: Path) -> None:
+    old = tmp_path / "a.xml"
+    old.write_bytes(b"old")
+    batch = Batch()
+    assert batch.write_if_changed(old, b"new")
+    assert batch.write_if_changed(tmp_path / "sub" / "b.xml", b"b")
+    assert old.read_bytes() == b"old"
+    assert not (tmp_path / "sub" / "b.xml").exists()
+    batch.commit()
+    assert old.read_bytes() == b"new"
+    assert (tmp_path / "sub" / "b.xml").read_bytes() == b"b"
+    assert temporaries(tmp_path) == []
+    assert oct(old.stat().st_mode & 0o777) == "0o644"
+
+
+def test_a_batch_does_not_write_unchanged_bytes(tmp_path: Path) -> None:
+    same = tmp_path / "same.xml"
+    same.write_bytes(b"same")
+    before = same.stat()
+    batch = Batch()
+    assert not batch.write_if_changed(same, b"same")
+    batch.commit()
+    after = same.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_a_batch_commits_every_limit_files(tmp_path: Path) -> None:
+    batch = Batch(limit=3)
+    for number in range(7):
+        batch.write_if_changed(tmp_path / f"{number}.xml", b"x")
+    assert len(list(tmp_path.glob("*.xml"))) == 6  # two batches of three are in place
+    batch.commit()
+    assert len(list(tmp_path.glob("*.xml"))) == 7
+    assert temporaries(tmp_path) == []
+
+
+def test_a_failed_rename_keeps_the_old_file_and_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "1.xml", tmp_path / "2.xml"
+    first.write_bytes(b"old 1")
+    second.write_bytes(b"old 2")
+    batch = Batch()
+    batch.write_if_changed(first, b"new 1")
+    batch.write_if_changed(second, b"new 2")
+    real = os.replace
+
+    def full(source: str, target: Path) -> None:
+        if Path(target) == second:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(source, target)
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(OutputError, match=f"^{second}: cannot write: No space left"):
+        batch.commit()
+    assert (first.read_bytes(), second.read_bytes()) == (b"new 1", b"old 2")
+    assert temporaries(tmp_path) == []
+
+
+def test_abort_removes_the_temporaries_and_keeps_the_old_files(tmp_path: Path) -> None:
+    old = tmp_path / "a.xml"
+    old.write_bytes(b"old")
+    batch = Batch()
+    batch.write_if_changed(old, b"new")
+    batch.abort()
+    batch.commit()
+    assert old.read_bytes() == b"old"
+    assert temporaries(tmp_path) == []
+
+
+def test_temporaries_are_left_alone_when_no_run_was_cut_short(site: Site) -> None:
+    site.write("a", "date 2024-01-01 A\n")
+    site.build()
+    other = site.feeds / ".feedpub-someone-elses.tmp"  # a run of this publisher is writing it?
+    other.write_bytes(b"...")
+    site.build()  # no .publisher/publishing: no run was killed while writing
+    assert other.exists()
+    assert not (site.root / ".publisher" / "publishing").exists()
