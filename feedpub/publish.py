@@ -18,7 +18,7 @@ from urllib.parse import quote
 from feedpub import __version__, jsonfeed, pages, render
 from feedpub.config import Config
 from feedpub.model import Document, Entry, FeedInfo, Tombstone, entry_id, stable_instant
-from feedpub.output import remove_file, write_if_changed
+from feedpub.output import Batch
 from feedpub.store import Store, Stored, from_micros, to_micros
 
 SUFFIXES = {"atom": ".atom.xml", "rss": ".rss.xml"}
@@ -38,7 +38,29 @@ class Touched:
 
 
 def publish(store: Store, config: Config, touched: Touched, *, now: datetime) -> list[str]:
-    """Bring feeds/ in line with the index; return the paths written, relative to feeds/."""
+    """Bring feeds/ in line with the index; return the paths written, relative to feeds/.
+
+    Files are renamed into place together once rendered and on disk (in batches of a thousand
+    or so on a first build): a failure leaves no temporary file, and the index's pending record
+    tells the next run what is still to publish.
+    """
+    writer = _Writer(config.feeds_dir)
+    try:
+        _publish(store, config, touched, writer, now=now)
+        writer.batch.commit()
+    finally:
+        writer.batch.abort()
+    if config.pages:  # withdrawn pages go last, once no feed links to them any more
+        for slug in sorted(touched.deleted):
+            path = _page_path(slug)
+            if path is not None:
+                writer.remove(path)
+    return writer.written
+
+
+def _publish(
+    store: Store, config: Config, touched: Touched, writer: _Writer, *, now: datetime
+) -> None:
     key = render_key(config)
     full = store.get_meta("render_key") != key
     since = store.get_meta("rendered_at")
@@ -46,42 +68,42 @@ def publish(store: Store, config: Config, touched: Touched, *, now: datetime) ->
         due = store.due_since(from_micros(int(since)), now)
         touched.slugs.update(due)
         touched.tags.update(store.tags_of(due))
-    writer = _Writer(config.feeds_dir)
     old_end = store.archive_end()
     new_positions = store.assign_archive_positions(now) if config.archives else []
-    if config.pages:
-        for slug in touched.deleted:
-            path = _page_path(slug)
-            if path is not None:
-                writer.remove(path)
     main_stale = full or bool(touched.slugs or new_positions) or _due(store, now)
-    if main_stale or not writer.all_exist(_main_names(config)):
-        _write_main(store, config, writer, now=now)
-    if config.archives:
-        touched.positions.update(range(old_end, old_end + len(new_positions)))
-        _write_archives(store, config, writer, touched, full=full, now=now)
-    _write_tags(store, config, writer, store.all_tags() if full else touched.tags, now=now)
+    if not (main_stale or touched.tags or touched.positions) and writer.all_exist(
+        _main_names(config)
+    ):
+        return  # nothing changed, nothing came due: feeds/ is as the last run left it
+    # What is linked to goes first: pages, then tag feeds and archives, and the subscription
+    # documents last, so that a reader who follows a link in a new feed never meets a 404.
     if config.pages:
         slugs = None if full else touched.slugs - touched.deleted
         _write_pages(store, config, writer, slugs, now=now)
+    _write_tags(store, config, writer, store.all_tags() if full else touched.tags, now=now)
+    if config.archives:
+        touched.positions.update(range(old_end, old_end + len(new_positions)))
+        _write_archives(store, config, writer, touched, full=full, now=now)
+    if main_stale or not writer.all_exist(_main_names(config)):
+        _write_main(store, config, writer, now=now)
     store.set_meta("render_key", key)
     store.set_meta("rendered_at", str(to_micros(now)))
     next_due = _next_due(store, config, now)
     store.set_meta("next_due", str(to_micros(next_due)) if next_due else "")
-    return writer.written
 
 
 class _Writer:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.written: list[str] = []
+        self.batch = Batch()
 
     def write(self, name: str, data: bytes) -> None:
-        if write_if_changed(self.root / name, data):
+        if self.batch.write_if_changed(self.root / name, data):
             self.written.append(name)
 
     def remove(self, name: str) -> None:
-        if remove_file(self.root / name, root=self.root):
+        if self.batch.remove(self.root / name, root=self.root):
             self.written.append(name)
 
     def all_exist(self, names: Iterable[str]) -> bool:
@@ -115,24 +137,33 @@ def _write_main(store: Store, config: Config, writer: _Writer, *, now: datetime)
         since = now - timedelta(days=config.tombstone_days)
         tombstones = tuple(Tombstone(i, when) for i, when in store.tombstones(since))
     newest_page = archive_url(config, _newest_page(store, config), "atom")
-    for name, format_ in ((NAMES[f], f) for f in config.formats):
-        document = Document(
-            self_url=config.feed_url + name,
+    documents = {
+        format_: Document(
+            self_url=config.feed_url + NAMES[format_],
             prev_archive=newest_page.replace(".atom.", f".{format_}.") if config.archives else None,
             tombstones=tombstones if format_ == "atom" else (),
         )
-        writer.write(name, _render(format_, info, entries, document))
+        for format_ in config.formats
+    }
+    for format_, data in _render_all(info, entries, documents).items():
+        writer.write(NAMES[format_], data)
     if config.pages:
         index = pages.index_page(info, entries, feed_links=feed_links(config, info))
         writer.write("index.html", index)
 
 
-def _render(format_: str, info: FeedInfo, entries: list[Entry], document: Document) -> bytes:
-    if format_ == "atom":
-        return render.render_atom(info, entries, document)
-    if format_ == "rss":
-        return render.render_rss(info, entries, document)
-    return jsonfeed.render_json(info, entries, feed_url=document.self_url)
+def _render_all(
+    info: FeedInfo, entries: list[Entry], documents: dict[str, Document]
+) -> dict[str, bytes]:
+    """Each format's bytes, in the order of `documents`; Atom and RSS share one generator."""
+    xml = {f: d for f, d in documents.items() if f in ("atom", "rss")}
+    rendered = render.render_feeds(info, entries, xml) if xml else {}
+    return {
+        format_: rendered[format_]
+        if format_ in rendered
+        else jsonfeed.render_json(info, entries, feed_url=document.self_url)
+        for format_, document in documents.items()
+    }
 
 
 def _newest_page(store: Store, config: Config) -> int:
@@ -168,12 +199,13 @@ def _write_archives(
     for number in sorted(numbers):
         stored = store.archived(number * size, (number + 1) * size, now)
         entries = [to_entry(item, config) for item in stored]
-        for format_ in ("atom", "rss"):
-            if format_ in config.formats:
-                document = _archive_document(config, number, newest, format_)
-                writer.write(
-                    archive_name(number, format_), _render(format_, info, entries, document)
-                )
+        documents: dict[str, Document] = {
+            format_: _archive_document(config, number, newest, format_)
+            for format_ in ("atom", "rss")
+            if format_ in config.formats
+        }
+        for format_, data in _render_all(info, entries, documents).items():
+            writer.write(archive_name(number, format_), data)
 
 
 def _archive_document(config: Config, number: int, newest: int, format_: str) -> Document:
@@ -192,15 +224,16 @@ def _write_tags(
     for tag in sorted(tags):
         stored = store.newest_tagged(tag, now, config.max_entries)
         label = store.tag_label(tag)
-        for format_ in config.formats:
-            name = f"tags/{tag}/{NAMES[format_]}"
-            if not stored or label is None:
+        names = {format_: f"tags/{tag}/{NAMES[format_]}" for format_ in config.formats}
+        if not stored or label is None:
+            for name in names.values():
                 writer.remove(name)
-                continue
-            info = tag_info(config, tag, label)
-            entries = [to_entry(item, config) for item in stored]
-            document = Document(self_url=config.feed_url + name)
-            writer.write(name, _render(format_, info, entries, document))
+            continue
+        info = tag_info(config, tag, label)
+        entries = [to_entry(item, config) for item in stored]
+        documents = {f: Document(self_url=config.feed_url + name) for f, name in names.items()}
+        for format_, data in _render_all(info, entries, documents).items():
+            writer.write(names[format_], data)
 
 
 def _write_pages(

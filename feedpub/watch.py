@@ -50,10 +50,10 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from feedpub.build import BuildReport, build_once, now
+from feedpub.build import BuildReport, Snapshot, build_once, now
 from feedpub.config import Config
 from feedpub.errors import ConfigError, PublisherError
-from feedpub.scan import SEED_SUFFIX
+from feedpub.scan import SEED_SUFFIXES
 from feedpub.websub import HubNotifier
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,9 @@ class Daemon:
         self._again = False  # a run was asked for while one was going
         self._reload = False  # SIGHUP: read the settings before the next run
         self._closed: set[str] = set()  # paths closed after writing since the last run began
+        self._named: set[str] = set()  # seed paths that events named since the last run began
+        self._full = True  # the next run walks all of seeds/ (not only the paths named)
+        self._snapshot = Snapshot()  # the index's stats after the last run, for the next
         self._burst_start: float | None = None  # monotonic time of the first event not yet run
         self._last_event = 0.0
         self._observer: BaseObserver | None = None
@@ -154,14 +157,20 @@ class Daemon:
 
     # -- runs -------------------------------------------------------------------------------
 
-    def run(self) -> None:
-        """The job: one build. It never raises, so a failing run never stops the daemon."""
-        ready = self._begin_run()
-        if ready is None:
+    def run(self, *, events: bool = False) -> None:
+        """The job: one build. It never raises, so a failing run never stops the daemon.
+
+        A run for `events` looks only at the seed paths they named, unless something asked for a
+        whole walk since (a folder event, a start, a reload, a seed left to settle, a failure);
+        polls and the other scheduled runs walk all of seeds/.
+        """
+        begun = self._begin_run(events=events)
+        if begun is None:
             return
+        ready, paths = begun
         report: BuildReport | None = None
         try:
-            report = self._run_once(ready)
+            report = self._run_once(ready, paths)
         except PublisherError as exc:
             self._tell_failure(str(exc))
         except Exception:
@@ -169,8 +178,11 @@ class Daemon:
         finally:
             self._end_run(report, ready)
 
-    def _begin_run(self) -> set[str] | None:
-        """Take the run slot and the paths known to be ready; None when a run is going."""
+    def _begin_run(self, *, events: bool) -> tuple[set[str], set[str] | None] | None:
+        """Take the run slot, the paths known to be ready and the paths to look at (None: all).
+
+        None when a run is going.
+        """
         with self._lock:
             if self._running:
                 self._again = True
@@ -179,10 +191,14 @@ class Daemon:
             self._again = False
             self._burst_start = None
             ready, self._closed = self._closed, set()
-            return ready
+            named, self._named = self._named, set()
+            paths = None if self._full or not events else named
+            self._full = False
+            return ready, paths
 
-    def _run_once(self, ready: set[str]) -> BuildReport:
-        self._reload_if_asked()
+    def _run_once(self, ready: set[str], paths: set[str] | None) -> BuildReport:
+        if self._reload_if_asked():
+            paths = None
         report = self._build(
             self._config,
             now=now(),
@@ -190,7 +206,10 @@ class Daemon:
             should_stop=self._stop.is_set,
             ready=ready,
             progress=ProgressLog(),
+            snapshot=self._snapshot,
+            paths=paths,
         )
+        self._snapshot = report.snapshot or Snapshot()
         self._tell(report)
         self._notify_hubs(report)
         self._rewatch_if_lost()
@@ -208,6 +227,9 @@ class Daemon:
                 return
             if report is None:
                 self._closed |= ready  # still closed after writing, for the next run
+                self._snapshot = Snapshot()  # perhaps updated by the failed run: read the index
+            if report is None or report.stopped or report.unsettled:
+                self._full = True  # what this run left for later is in no event to come
             if self._again or self._reload:
                 self._burst_start = time.monotonic()
                 self._schedule_soon(QUIET)
@@ -256,26 +278,30 @@ class Daemon:
         self._failure = message
         log.error("run failed: %s", message)
 
-    def _reload_if_asked(self) -> None:
+    def _reload_if_asked(self) -> bool:
+        """Read the settings again if SIGHUP asked for it; whether it did."""
         with self._lock:
             asked, self._reload = self._reload, False
         if not asked:
-            return
+            return False
+        self._snapshot = Snapshot()  # the seeds or the index may be other ones now
         try:
             config = self._load_config()
         except ConfigError as exc:
             log.error("settings not reloaded, the old ones stay in use: %s", exc)
-            return
+            return True
         old, self._config = self._config, config
         log.info("settings reloaded%s", "" if config != old else ": no change")
         if config.seeds_dir != old.seeds_dir:
             self.watch(config.seeds_dir)
+        return True
 
     # -- scheduling -------------------------------------------------------------------------
 
     def request_run(self) -> None:
-        """Ask for a run as soon as possible."""
+        """Ask for a run of all of seeds/ as soon as possible."""
         with self._lock:
+            self._full = True
             if self._running:
                 self._again = True
             else:
@@ -290,7 +316,7 @@ class Daemon:
                 if wait > 0.01:
                     self._schedule_soon(wait)
                     return
-        self.run()
+        self.run(events=True)
 
     def _schedule_soon(self, delay: float) -> None:
         """Run `_soon` in `delay` seconds, unless it is due earlier already. Hold `_lock`."""
@@ -370,8 +396,12 @@ class Daemon:
             elif isinstance(event, FileMovedEvent) and source in self._closed:
                 self._closed.add(destination)  # written, closed, renamed: an atomic save
             paths = [path for path in (source, destination) if path]
-            if not any(self._may_be_seed(path, event.is_directory) for path in paths):
+            seeds = [path for path in paths if self._may_be_seed(path, event.is_directory)]
+            if not seeds:
                 return
+            if event.is_directory:
+                self._full = True  # what the folder holds came with it, or went: walk it all
+            self._named.update(seeds)
             self._last_event = time.monotonic()
             if self._running:
                 self._again = True
@@ -384,7 +414,7 @@ class Daemon:
         parts = os.path.relpath(path, self._root).split(os.sep)
         if any(part.startswith(".") for part in parts):  # hidden, the root itself, or outside
             return False
-        return is_directory or parts[-1].endswith(SEED_SUFFIX)
+        return is_directory or parts[-1].endswith(SEED_SUFFIXES)
 
     # -- stopping ---------------------------------------------------------------------------
 

@@ -38,10 +38,12 @@ HASHED_UP_TO = 16 << 20  # bigger files (sparse ones) are compared by size and t
 FileState = tuple[int, int, int, str]  # mode, size, mtime_ns, content hash or link target
 
 
-def file_states(folder: Path) -> dict[str, FileState]:
+def file_states(folder: Path, *, folder_times: bool = True) -> dict[str, FileState]:
     """Everything under `folder` as lstat sees it, with a hash of each regular file's bytes.
 
     Nothing is followed or opened but regular files, so FIFOs, sockets and link loops are safe.
+    Without `folder_times`, folders' modification times are left out: a failed publish may have
+    created and removed its temporary files in them.
     """
     states: dict[str, FileState] = {}
     for dirpath, dirnames, filenames in os.walk(folder):
@@ -59,7 +61,8 @@ def file_states(folder: Path) -> dict[str, FileState]:
             else:
                 detail = ""
             key = os.path.relpath(path, folder)
-            states[key] = (info.st_mode, info.st_size, info.st_mtime_ns, detail)
+            mtime = info.st_mtime_ns if folder_times or not stat.S_ISDIR(info.st_mode) else 0
+            states[key] = (info.st_mode, info.st_size, mtime, detail)
     return states
 
 

@@ -652,7 +652,7 @@ SITE_CASES = [
     SiteCase("feeds-missing", lambda root: shutil.rmtree(root / "feeds"), _nothing,
              0, "1 new, 0 updated, 0 removed", entries=5),
     SiteCase("feeds-is-a-file", _replace_with_file("feeds"), _put_back("feeds"),
-             3, "feeds/atom.xml: cannot write: Not a directory"),
+             3, "feeds/articles/new.html: cannot write: Not a directory"),
     SiteCase("feeds-not-writable", _chmod("feeds", 0o555), _chmod("feeds", 0o755),
              3, "feeds/atom.xml: cannot write: Permission denied", unprivileged=True),
 ]  # fmt: skip
@@ -666,7 +666,7 @@ def test_broken_folders_give_a_clear_error_and_lose_nothing(
     site.write("sub/a", "date 2024-03-01 In a subfolder\n")
     site.write("sub/b", "date 2024-03-02 Also in a subfolder\n")
     site.build()
-    old_feeds = file_states(site.feeds)
+    old_feeds = file_states(site.feeds, folder_times=False)
     site.write("new", "date 2024-04-01 New since the last build\n")
     case.spoil(site.root)
     old_seeds = file_states(site.seeds) if site.seeds.is_dir() else None
@@ -678,9 +678,8 @@ def test_broken_folders_give_a_clear_error_and_lose_nothing(
     if old_seeds is not None:
         assert file_states(site.seeds) == old_seeds
     if case.entries is None:  # a failed build touched no feed
-        assert file_states(site.root / ("feeds-away" if "feeds-is" in case.name else "feeds")) == (
-            old_feeds
-        )
+        feeds = site.root / ("feeds-away" if "feeds-is" in case.name else "feeds")
+        assert file_states(feeds, folder_times=False) == old_feeds
     else:
         assert len(site.atom().entries) == case.entries
         check_feeds(site.feeds)
