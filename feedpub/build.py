@@ -188,10 +188,7 @@ def check_seeds(config: Config) -> list[str]:
     for seed in sorted(scan_tree(config.seeds_dir).files.values(), key=lambda seed: seed.slug):
         source = display_path(config, seed.path)
         try:
-            problem = _slug_problem(seed.slug)
-            if problem:
-                raise SeedError(source, 1, problem)
-            data, _ = _read(seed, config.seeds_dir, source, limit=config.max_seed_bytes)
+            data, _ = _read_seed(config, seed, source)
             article = parse_seed(
                 data,
                 source=source,
@@ -323,10 +320,7 @@ def _index_seed(
     """Read, parse and index one changed seed; what the index now holds of its file, if any."""
     source = display_path(config, seed.path)
     try:
-        problem = _slug_problem(seed.slug)
-        if problem:
-            raise SeedError(source, 1, problem)
-        data, info = _read(seed, config.seeds_dir, source, limit=config.max_seed_bytes)
+        data, info = _read_seed(config, seed, source)
     except FileNotFoundError:
         return None  # deleted since the scan: the next run removes it
     except SeedError as exc:
@@ -366,6 +360,14 @@ def _index_seed(
         touched.tags.update(tag_slug(tag) for tag in article.tags)
         store.drop_tombstone(seed.slug)
     return current
+
+
+def _read_seed(config: Config, seed: SeedFile, source: str) -> tuple[bytes, os.stat_result]:
+    """A publishable seed's bytes: SeedError for a file name with no page, or a bad file."""
+    problem = _slug_problem(seed.slug)
+    if problem:
+        raise SeedError(source, 1, problem)
+    return _read(seed, config.seeds_dir, source, limit=config.max_seed_bytes)
 
 
 def _slug_problem(slug: str) -> str | None:

@@ -12,16 +12,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from feedpub.errors import ConfigError
+from feedpub.model import is_http_url, is_language_tag
 
 log = logging.getLogger(__name__)
 
 CONFIG_NAME = "publisher.toml"
 FORMATS = ("atom", "rss", "json")
 STATE_DIR = ".publisher"
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
@@ -199,8 +198,7 @@ def _url(path: Path, key: str, value: str) -> str:
 
 
 def _absolute_url(path: Path, key: str, value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in ' <>"'):
+    if not is_http_url(value):
         raise ConfigError(f"{path}: {key}: not an absolute http(s) URL: {value!r}")
     return value
 
@@ -243,7 +241,7 @@ def _email(path: Path, value: str | None) -> str | None:
 
 
 def _language(path: Path, value: str) -> str:
-    if not _LANGUAGE.fullmatch(value):
+    if not is_language_tag(value):
         raise ConfigError(f"{path}: language: not a language tag: {value!r}")
     return value
 

@@ -8,6 +8,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 #: The feed's `updated` when it has no entries at all: fixed, so that an empty feed never churns.
 EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)  # validators flag dates before 1990
@@ -114,6 +115,24 @@ def shorten(text: str, limit: int) -> str:
     if cut < limit // 2:
         cut = limit
     return text[:cut].rstrip() + "\u2026"
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+
+
+def is_language_tag(value: str) -> bool:
+    """A language tag as feeds carry it (`en`, `de-AT`): the config's and a seed's `lang`."""
+    return _LANGUAGE_TAG.fullmatch(value) is not None
+
+
+def is_http_url(value: str) -> bool:
+    """An absolute http(s) URL that can stand in an XML attribute as it is."""
+    parts = urlsplit(value)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and not any(c in value for c in ' <>"')
+    )
 
 
 def tag_slug(tag: str) -> str:

@@ -9,10 +9,9 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
-from urllib.parse import urlsplit
 
 from feedpub.errors import SeedError
-from feedpub.model import Article, Problem
+from feedpub.model import Article, Problem, is_http_url, is_language_tag
 
 # Characters XML 1.0 forbids, and the C1 controls, which feed validators warn about.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
@@ -40,7 +39,6 @@ _RFC2822 = re.compile(
 )
 _HEADER = re.compile(r"(?P<key>[A-Za-z][A-Za-z0-9_-]*)[ \t]*:(?P<value>.*)")
 _EMAIL = re.compile(r"[^<>@\s]+@[^<>@\s]+")
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+")
 _LOOKS_RFC = re.compile(r"([A-Za-z]{3},|\d{1,2}[ \t]+[A-Za-z]{3}[ \t])")
 _BLANK = re.compile(r"\n[ \t]*\n\s*")
@@ -136,14 +134,13 @@ def _summary(value: str) -> dict[str, Any]:
 
 
 def _link(value: str) -> dict[str, Any]:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in ' <>"'):
+    if not is_http_url(value):
         raise ValueError("not an absolute http(s) URL")
     return {"link": value}
 
 
 def _lang(value: str) -> dict[str, Any]:
-    if not _LANGUAGE.fullmatch(value):
+    if not is_language_tag(value):
         raise ValueError("not a language tag")
     return {"language": value}
 
