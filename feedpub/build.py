@@ -14,7 +14,7 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +34,12 @@ from feedpub.scan import (
     is_markdown,
     poll,
     scan_tree,
+    seed_name,
     settled,
     stat_paths,
 )
 from feedpub.seeds import parse_seed
+from feedpub.snapshot import Snapshot
 from feedpub.store import Known, Store, open_store
 
 log = logging.getLogger(__name__)
@@ -51,19 +53,6 @@ NAME_MAX = 255  # bytes in one file name, on every common file system
 _OPEN_SEED = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class Snapshot:
-    """The index's stats after a run, kept by the daemon for its next run.
-
-    Trusted only while the index's generation is still `generation`: a run of another process (a
-    cron build) that changed the index since makes the next run read the index and walk again.
-    A Snapshot() is a request for one: `build_once` returns it in `BuildReport.snapshot`.
-    """
-
-    generation: str | None = None  # None: not taken yet, never trusted
-    index: StatIndex = field(default_factory=StatIndex)
 
 
 @dataclass
@@ -222,6 +211,7 @@ def _update_index(
     generation = store.get_meta(GENERATION)
     trusted = snapshot is not None and bool(generation) and snapshot.generation == generation
     changes = _quick_changes(config, snapshot.index, paths) if trusted and snapshot else None
+    files: Mapping[str, SeedFile] = {}  # the full scan's, when there was one
     if changes is not None:
         old_of: Callable[[str], Known | None] = store.known_one
         ready_now, unsettled = settled(
@@ -233,6 +223,7 @@ def _update_index(
         known = store.known()
         old_of = known.get
         tree = scan_tree(config.seeds_dir)
+        files = tree.files
         visible = {slug: old for slug, old in known.items() if not tree.hides(slug)}
         changes = diff(
             tree.files, visible, now_ns=time.time_ns(), settle_ns=int(settle * 1e9), ready=ready
@@ -241,23 +232,24 @@ def _update_index(
         generation = uuid.uuid4().hex  # committed with the changes: other processes' snapshots
         store.set_meta(GENERATION, generation)  # of the index are stale from then on
     report.unsettled = len(changes.unsettled)
-    indexed: dict[str, Known] = {}
+    indexed: list[tuple[SeedFile, Known]] = []
     for done, seed in enumerate(changes.changed, 1):
         if stop and stop():
             report.stopped = True
             return touched
         stored = _index_seed(store, config, seed, old_of, report=report, touched=touched, now=now)
         if stored is not None and trusted:  # for the snapshot's update (only then: memory)
-            indexed[seed.slug] = stored
+            indexed.append((seed, stored))
         if progress:
             progress(done, len(changes.changed))
     _delete(store, config, changes.deleted, touched, now=now)
     report.removed = len(changes.deleted)
     report.errors = store.errors()
     if snapshot is not None:
-        report.snapshot = _next_snapshot(
-            store, snapshot if trusted else None, indexed, changes, generation
-        )
+        if trusted and snapshot is not None:
+            report.snapshot = _updated_snapshot(snapshot, indexed, changes, generation)
+        else:
+            report.snapshot = _read_snapshot(store, files, generation)
     return touched
 
 
@@ -273,20 +265,29 @@ def _quick_changes(
     return None if changed is None else Changes(changed=changed, deleted=[], unsettled=[])
 
 
-def _next_snapshot(
-    store: Store,
-    trusted: Snapshot | None,
-    indexed: dict[str, Known],
+def _read_snapshot(store: Store, files: Mapping[str, SeedFile], generation: str | None) -> Snapshot:
+    """The index's stats after this run, under the file names that the scan found.
+
+    A seed of the index with no file in the scan (under a folder that could not be listed) is
+    left out: the next poll then counts one seed fewer than the snapshot knows, and scans.
+    """
+    found = ((files.get(slug), size, mtime_ns) for slug, size, mtime_ns in store.stats())
+    rows = ((seed_name(seed), size, mtime_ns) for seed, size, mtime_ns in found if seed)
+    return Snapshot(generation, StatIndex.of(rows))
+
+
+def _updated_snapshot(
+    trusted: Snapshot,
+    indexed: list[tuple[SeedFile, Known]],
     changes: Changes,
     generation: str | None,
 ) -> Snapshot:
-    """The index's stats after this run: the trusted snapshot updated, or read from the index."""
-    if trusted is None:
-        return Snapshot(generation, StatIndex.of(store.stats()))
-    for slug, known in indexed.items():
-        trusted.index.set(slug, (known.size, known.mtime_ns))
+    """The trusted snapshot with what this run read and deleted."""
     for slug in changes.deleted:
-        trusted.index.drop(slug)
+        trusted.index.drop_slug(slug)
+    for seed, known in indexed:
+        trusted.index.drop_slug(seed.slug)  # a.txt that became a.md keeps its slug
+        trusted.index.set(seed_name(seed), (known.size, known.mtime_ns))
     trusted.generation = generation
     return trusted
 

@@ -163,10 +163,18 @@ def _config(args: argparse.Namespace, *, create: bool = True) -> Config:
 
 def _build(config: Config, *, settle: float) -> int:
     from feedpub.build import build_once, now
+    from feedpub.output import site_lock
     from feedpub.progress import Progress
+    from feedpub.snapshot import keep_snapshot, load_snapshot
 
     progress = Progress(sys.stderr, terminal=sys.stderr.isatty())
-    report = build_once(config, now=now(), settle=settle, progress=progress)
+    snapshot = load_snapshot(config.state_dir)  # the last build's stats: a poll, not a full read
+    kept = snapshot.generation
+    report = build_once(config, now=now(), settle=settle, progress=progress, snapshot=snapshot)
+    fresh = report.snapshot is not snapshot  # not trusted, so read from the index and a scan
+    new_stats = report.snapshot is not None and (fresh or report.snapshot.generation != kept)
+    with site_lock(config.state_dir):
+        keep_snapshot(config.state_dir, report.snapshot if new_stats else None)
     for warning in report.warnings:
         log.warning("%s", warning)
     for error in report.errors:

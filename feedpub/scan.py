@@ -148,35 +148,44 @@ Stat = tuple[int, int]  # (size, mtime_ns): all a poll compares
 class StatIndex:
     """What the index knows of each seed file, by folder, as a walk meets them.
 
-    folder prefix ("" or "2024/") -> stem ("launch") -> (size, mtime_ns). Keyed so that a walk
-    looks a file up by its folder and name, without building its slug.
+    folder prefix ("" or "2024/") -> file name ("launch.txt") -> (size, mtime_ns). Keyed so that
+    a walk looks a file up by its folder and the name scandir gives, building nothing per file.
     """
 
     def __init__(self, folders: dict[str, dict[str, Stat]] | None = None) -> None:
         self.folders = folders if folders is not None else {}
-        self.count = sum(len(stems) for stems in self.folders.values())
+        self.count = sum(len(names) for names in self.folders.values())
 
     @classmethod
     def of(cls, rows: Iterable[tuple[str, int, int]]) -> StatIndex:
+        """From (file path relative to seeds/, with "/" between folders, size, mtime_ns) rows."""
         index = cls()
-        for slug, size, mtime_ns in rows:
-            index.set(slug, (size, mtime_ns))
+        for name, size, mtime_ns in rows:
+            index.set(name, (size, mtime_ns))
         return index
 
-    def get(self, slug: str) -> Stat | None:
-        folder, _, stem = slug.rpartition("/")
-        return self.folders.get(folder + "/" if folder else "", {}).get(stem)
+    def get(self, name: str) -> Stat | None:
+        folder, _, base = name.rpartition("/")
+        return self.folders.get(folder + "/" if folder else "", {}).get(base)
 
-    def set(self, slug: str, found: Stat) -> None:
-        folder, _, stem = slug.rpartition("/")
-        stems = self.folders.setdefault(folder + "/" if folder else "", {})
-        self.count += stem not in stems
-        stems[stem] = found
+    def set(self, name: str, found: Stat) -> None:
+        folder, _, base = name.rpartition("/")
+        names = self.folders.setdefault(folder + "/" if folder else "", {})
+        self.count += base not in names
+        names[base] = found
 
-    def drop(self, slug: str) -> None:
+    def drop_slug(self, slug: str) -> None:
+        """Forget the seed file of `slug`, whichever suffix it has."""
         folder, _, stem = slug.rpartition("/")
-        if self.folders.get(folder + "/" if folder else "", {}).pop(stem, None) is not None:
-            self.count -= 1
+        names = self.folders.get(folder + "/" if folder else "", {})
+        for suffix in SEED_SUFFIXES:
+            if names.pop(stem + suffix, None) is not None:
+                self.count -= 1
+
+
+def seed_name(seed: SeedFile) -> str:
+    """The seed's file path relative to seeds/, as StatIndex keys it."""
+    return seed.slug + seed.path[seed.path.rindex(".") :]
 
 
 def poll(seeds_dir: Path, index: StatIndex) -> list[SeedFile] | None:
@@ -192,7 +201,7 @@ def poll(seeds_dir: Path, index: StatIndex) -> list[SeedFile] | None:
     return changed if found == index.count else None
 
 
-def _poll(  # noqa: PLR0911, PLR0912 (the hot loop of every poll, kept in one frame)
+def _poll(
     folder: str,
     prefix: str,
     folders: dict[str, dict[str, Stat]],
@@ -200,63 +209,101 @@ def _poll(  # noqa: PLR0911, PLR0912 (the hot loop of every poll, kept in one fr
     *,
     top: bool = False,
 ) -> int | None:
-    """How many seeds of the index this folder and those below hold; None to scan instead."""
+    """How many seeds of the index this folder and those below hold; None to scan instead.
+
+    The hot loop of every poll: a file the index knows costs a lookup, a stat and a compare, as
+    near to a bare walk as Python gets. Everything else (new files, folders, odd entries) goes to
+    _other, which is rare.
+    """
     try:
         fd = os.open(folder, _OPEN_FOLDER if top else _OPEN_FOLDER | os.O_NOFOLLOW)
     except OSError:
         return None
     known = folders.get(prefix, {}).get
     found = 0
-    markdown: list[str] = []
-    subfolders: list[str] = []
+    others: list[os.DirEntry[str]] = []
     try:
         with os.scandir(fd) as entries:
             for entry in entries:
-                name = entry.name
-                if name[0] == ".":
+                old = known(entry.name)
+                if old is None:
+                    others.append(entry)
                     continue
-                if not name.isascii() and not _utf8(name):
-                    return None
-                if not (name.endswith(SEED_SUFFIXES) and entry.is_file(follow_symlinks=False)):
-                    # not a plain seed file: a folder, a link, anything else (rarely met)
-                    if name.endswith(IGNORED_ENDINGS):
-                        continue
-                    if entry.is_symlink():
-                        if name.endswith(SEED_SUFFIXES) or entry.is_dir():
-                            return None  # scan_tree says it is not followed
-                    elif entry.is_dir(follow_symlinks=False):
-                        subfolders.append(name)
-                    elif name.endswith(SEED_SUFFIXES):
-                        return None  # a FIFO, a socket...: scan_tree says it is skipped
-                    continue
+                found += 1
                 try:
                     info = entry.stat(follow_symlinks=False)
                 except OSError:
-                    continue  # deleted since the folder was listed
-                if name[-1] == "d":
-                    stem = name[:-3]
-                    markdown.append(stem)
-                else:
-                    stem = name[:-4]
-                old = known(stem)
-                if old is not None:
-                    found += 1
-                    if old[0] == info.st_size and old[1] == info.st_mtime_ns:
-                        continue
-                if not stat.S_ISREG(info.st_mode):
-                    return None  # replaced since the folder was listed
-                path = folder + os.sep + name
-                changed.append(SeedFile(prefix + stem, path, info.st_size, info.st_mtime_ns))
+                    return None  # deleted since the folder was listed
+                if (
+                    old[1] != info.st_mtime_ns
+                    or old[0] != info.st_size
+                    or not entry.is_file(follow_symlinks=False)
+                ):
+                    if not stat.S_ISREG(info.st_mode):
+                        return None  # a link, a folder, a FIFO now: scan_tree says what it is
+                    name = entry.name
+                    stem = prefix + name[: name.rindex(".")]
+                    changed.append(SeedFile(stem, folder + os.sep + name, *_stat(info)))
+            subfolders = _other(folder, prefix, others, changed, fd)
     finally:
         os.close(fd)
-    if any(os.path.lexists(f"{folder}{os.sep}{stem}{SEED_SUFFIX}") for stem in markdown):
-        return None  # two files, one slug: scan_tree picks one and warns
+    if subfolders is None:
+        return None
     for name in subfolders:
         below = _poll(folder + os.sep + name, prefix + name + "/", folders, changed)
         if below is None:
             return None
         found += below
     return found
+
+
+def _stat(info: os.stat_result) -> tuple[int, int]:
+    return info.st_size, info.st_mtime_ns
+
+
+def _other(
+    folder: str, prefix: str, entries: list[os.DirEntry[str]], changed: list[SeedFile], fd: int
+) -> list[str] | None:
+    """Entries the index does not know: the subfolders to walk; None to scan instead."""
+    subfolders: list[str] = []
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        if not name.isascii() and not _utf8(name):
+            return None
+        seed_like = name.endswith(SEED_SUFFIXES)
+        if not seed_like and name.endswith(IGNORED_ENDINGS):
+            continue
+        if entry.is_symlink():
+            if seed_like or entry.is_dir():
+                return None  # scan_tree says it is not followed
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            subfolders.append(name)
+            continue
+        if not seed_like:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue  # deleted since the folder was listed
+        if not stat.S_ISREG(info.st_mode):
+            return None  # a FIFO, a socket...: scan_tree says it is skipped
+        stem = name[: name.rindex(".")]
+        twins = (stem + suffix for suffix in SEED_SUFFIXES if not name.endswith(suffix))
+        if any(_lexists(twin, fd) for twin in twins):
+            return None  # two files, one slug: scan_tree picks one and warns
+        changed.append(SeedFile(prefix + stem, folder + os.sep + name, *_stat(info)))
+    return subfolders
+
+
+def _lexists(name: str, fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
 
 
 def _utf8(name: str) -> bool:
@@ -286,16 +333,18 @@ def stat_paths(seeds_dir: Path, paths: Collection[str], index: StatIndex) -> Cha
             continue
         if not parts[-1].endswith(SEED_SUFFIXES):
             continue
-        slug = "/".join(parts).rsplit(".", 1)[0]
+        name = "/".join(parts)
+        slug = name.rsplit(".", 1)[0]
         try:
             found = _stat_seed(root, parts)
         except _ScanInstead:
             return None
         if found is None:
-            if index.get(slug) is not None:
+            if index.get(name) is not None:
                 deleted.add(slug)
-        elif index.get(slug) != (found.st_size, found.st_mtime_ns):
+        elif index.get(name) != (found.st_size, found.st_mtime_ns):
             changed.append(SeedFile(slug, path, found.st_size, found.st_mtime_ns))
+    deleted.difference_update(seed.slug for seed in changed)  # a.txt renamed a.md: an edit
     changed.sort(key=lambda seed: seed.slug)
     return Changes(changed=changed, deleted=sorted(deleted), unsettled=[])
 

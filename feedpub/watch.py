@@ -50,10 +50,11 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from feedpub.build import BuildReport, Snapshot, build_once, now
+from feedpub.build import BuildReport, build_once, now
 from feedpub.config import Config
 from feedpub.errors import ConfigError, PublisherError
 from feedpub.scan import SEED_SUFFIXES
+from feedpub.snapshot import Snapshot
 from feedpub.websub import HubNotifier
 
 log = logging.getLogger(__name__)

@@ -194,7 +194,7 @@ def driver(tmp_path: Path) -> Iterator[Driver]:
 
 # The lock, the index, and the record that a run closed the index checked (no marker of a run cut
 # short, no temporary file).
-STATE_FILES = ["lock", "state.sqlite3", "state.sqlite3-checked"]
+STATE_FILES = ["lock", "state.sqlite3", "state.sqlite3-checked", "stats"]
 
 
 def is_temporary(name: str) -> bool:

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from feedpub.build import STATE_FILE, BuildReport, Snapshot, build_once
+from feedpub.build import STATE_FILE, BuildReport, build_once
 from feedpub.scan import scan_tree
+from feedpub.snapshot import Snapshot
 from feedpub.store import open_store
 from feedpub.watch import Daemon
 from tests.conftest import FIXED_NOW, Site
@@ -50,7 +51,9 @@ def file_stats(site: Site) -> dict[str, tuple[int, int]]:
 def snapshot_stats(snapshot: Snapshot) -> dict[str, tuple[int, int]]:
     folders = snapshot.index.folders
     return {
-        prefix + stem: stat for prefix, stems in folders.items() for stem, stat in stems.items()
+        prefix + name.rsplit(".", 1)[0]: stat
+        for prefix, names in folders.items()
+        for name, stat in names.items()
     }
 
 
