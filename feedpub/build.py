@@ -14,7 +14,7 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,15 +233,21 @@ def _update_index(
         store.set_meta(GENERATION, generation)  # of the index are stale from then on
     report.unsettled = len(changes.unsettled)
     indexed: list[tuple[SeedFile, Known]] = []
-    for done, seed in enumerate(changes.changed, 1):
-        if stop and stop():
-            report.stopped = True
-            return touched
-        stored = _index_seed(store, config, seed, old_of, report=report, touched=touched, now=now)
-        if stored is not None and trusted:  # for the snapshot's update (only then: memory)
-            indexed.append((seed, stored))
-        if progress:
-            progress(done, len(changes.changed))
+    folder = OpenFolder()
+    try:
+        for done, seed in enumerate(changes.changed, 1):
+            if stop and stop():
+                report.stopped = True
+                return touched
+            stored = _index_seed(
+                store, config, seed, old_of, folder, report=report, touched=touched, now=now
+            )
+            if stored is not None and trusted:  # for the snapshot's update (only then: memory)
+                indexed.append((seed, stored))
+            if progress:
+                progress(done, len(changes.changed))
+    finally:
+        folder.close()
     _delete(store, config, changes.deleted, touched, now=now)
     report.removed = len(changes.deleted)
     report.errors = store.errors()
@@ -313,6 +319,7 @@ def _index_seed(
     config: Config,
     seed: SeedFile,
     old_of: Callable[[str], Known | None],
+    folder: OpenFolder,
     *,
     report: BuildReport,
     touched: Touched,
@@ -321,7 +328,7 @@ def _index_seed(
     """Read, parse and index one changed seed; what the index now holds of its file, if any."""
     source = display_path(config, seed.path)
     try:
-        data, info = _read_seed(config, seed, source)
+        data, info = _read_seed(config, seed, source, folder)
     except FileNotFoundError:
         return None  # deleted since the scan: the next run removes it
     except SeedError as exc:
@@ -356,19 +363,22 @@ def _index_seed(
         touched.slugs.add(seed.slug)
         if old is not None:  # a slug the index had (a new one has no tags, nor their feeds)
             touched.tags.update(store.tags_of([seed.slug]))
-        tags = ((tag_slug(tag), tag) for tag in article.tags)
-        store.set_tags(seed.slug, tags, fresh=old is None)
+        if article.tags or old is not None:  # a new seed with no tags has none to replace
+            tags = ((tag_slug(tag), tag) for tag in article.tags)
+            store.set_tags(seed.slug, tags, fresh=old is None)
         touched.tags.update(tag_slug(tag) for tag in article.tags)
         store.drop_tombstone(seed.slug)
     return current
 
 
-def _read_seed(config: Config, seed: SeedFile, source: str) -> tuple[bytes, os.stat_result]:
+def _read_seed(
+    config: Config, seed: SeedFile, source: str, folder: OpenFolder | None = None
+) -> tuple[bytes, os.stat_result]:
     """A publishable seed's bytes: SeedError for a file name with no page, or a bad file."""
     problem = _slug_problem(seed.slug)
     if problem:
         raise SeedError(source, 1, problem)
-    return _read(seed, config.seeds_dir, source, limit=config.max_seed_bytes)
+    return _read(seed, config.seeds_dir, source, limit=config.max_seed_bytes, folder=folder)
 
 
 def _slug_problem(slug: str) -> str | None:
@@ -382,7 +392,9 @@ def _slug_problem(slug: str) -> str | None:
     return None
 
 
-def _read(seed: SeedFile, root: Path, source: str, *, limit: int) -> tuple[bytes, os.stat_result]:
+def _read(
+    seed: SeedFile, root: Path, source: str, *, limit: int, folder: OpenFolder | None = None
+) -> tuple[bytes, os.stat_result]:
     """A seed's bytes and the fstat taken before reading them.
 
     FileNotFoundError when it is gone. A file swapped since the scan for a symbolic link (at any
@@ -391,7 +403,7 @@ def _read(seed: SeedFile, root: Path, source: str, *, limit: int) -> tuple[bytes
     if seed.size > limit:
         raise SeedError(source, 1, f"too large: {seed.size} bytes, the limit is {limit}")
     try:
-        fd = _open_beneath(root, seed.path)
+        fd = _open_beneath(root, seed.path, folder)
     except (FileNotFoundError, NotADirectoryError):
         raise FileNotFoundError(seed.path) from None
     except OSError as exc:
@@ -416,11 +428,29 @@ def _read(seed: SeedFile, root: Path, source: str, *, limit: int) -> tuple[bytes
     return data, info
 
 
-def _open_beneath(root: Path, path: str) -> int:
-    """Open `path` for reading, following no symbolic link below `root` and never blocking."""
+def _open_beneath(root: Path, path: str, folder: OpenFolder | None = None) -> int:
+    """Open `path` for reading, following no symbolic link below `root` and never blocking.
+
+    With `folder`, the seed's folder is opened through it: kept open for the next seed there.
+    """
     prefix = os.path.join(root, "")
     relative = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, root)
     *folders, name = relative.split(os.sep)
+    if folder is None:
+        fd = _open_folders(root, folders)
+        try:
+            return os.open(name, _OPEN_SEED, dir_fd=fd)
+        finally:
+            os.close(fd)
+    try:
+        return os.open(name, _OPEN_SEED, dir_fd=folder.get(root, tuple(folders)))
+    except FileNotFoundError:  # perhaps its folder was replaced since it was opened: look again
+        folder.close()
+        return os.open(name, _OPEN_SEED, dir_fd=folder.get(root, tuple(folders)))
+
+
+def _open_folders(root: Path, folders: Sequence[str]) -> int:
+    """A descriptor of the folder at `root`/`folders`, reached without following a link."""
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for folder in folders:
@@ -432,9 +462,34 @@ def _open_beneath(root: Path, path: str) -> int:
                 raise
             os.close(fd)
             fd = inner
-        return os.open(name, _OPEN_SEED, dir_fd=fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return fd
+
+
+class OpenFolder:
+    """The folder of the last seed read, kept open for the next one.
+
+    Seeds are read in slug order, so a run opens each folder about once instead of every folder
+    on the way for every seed. One descriptor at a time, whatever the number of folders.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[str, ...] | None = None
+        self._fd = -1
+
+    def get(self, root: Path, folders: tuple[str, ...]) -> int:
+        if folders != self._key:
+            self.close()
+            self._fd = _open_folders(root, folders)
+            self._key = folders
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+        self._fd, self._key = -1, None
 
 
 def _read_at_most(fd: int, size: int) -> bytes:

@@ -43,6 +43,8 @@ _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+")
 _LOOKS_RFC = re.compile(r"([A-Za-z]{3},|\d{1,2}[ \t]+[A-Za-z]{3}[ \t])")
 _BLANK = re.compile(r"\n[ \t]*\n\s*")
 _UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_FORBIDDEN_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r") + b"\x7f"
 
 
 def parse_seed(
@@ -179,9 +181,10 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
             line = data.count(b"\n", 0, offset) + 1
             reason = f"not UTF-8: byte 0x{data[offset]:02x} at offset {offset}"
             raise SeedError(source, line, reason) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     warnings: list[Problem] = []
-    found = _FORBIDDEN.search(text)
+    found = _FORBIDDEN.search(text) if _may_be_forbidden(data) else None
     if found:
         line = text.count("\n", 0, found.start()) + 1
         count = len(_FORBIDDEN.findall(text))
@@ -191,6 +194,17 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
     if not text.strip():
         raise SeedError(source, 1, "empty seed")
     return text, warnings
+
+
+def _may_be_forbidden(data: bytes) -> bool:
+    """Whether UTF-8 `data` may hold a forbidden character: a quick look at the bytes.
+
+    A C0 control or DEL is that byte; a C1 control starts with 0xC2, a surrogate with 0xED, and
+    U+FFFE and U+FFFF with 0xEF 0xBF. Most seeds have none of these, and skip the slower search.
+    """
+    if len(data.translate(None, _FORBIDDEN_BYTES)) != len(data):
+        return True
+    return b"\xc2" in data or b"\xed" in data or b"\xef\xbf" in data or data[:2] in _UTF16_BOMS
 
 
 def _decode_utf16(data: bytes, *, source: str) -> str:
@@ -299,8 +313,10 @@ def split_paragraphs(body: str) -> tuple[str, ...]:
     """Paragraphs separated by blank lines; the lines of one paragraph joined with a space."""
     paragraphs = []
     for block in _BLANK.split(body.strip()):
-        lines = [line.strip() for line in block.split("\n")]
-        paragraph = " ".join(line for line in lines if line)
+        lines = list(map(str.strip, block.split("\n")))
+        if "" in lines:  # a line of other blanks (U+3000, say): stripped to nothing, left out
+            lines = [line for line in lines if line]
+        paragraph = " ".join(lines)
         if paragraph:
             paragraphs.append(paragraph)
     return tuple(paragraphs)

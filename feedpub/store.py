@@ -64,7 +64,13 @@ CREATE INDEX seed_unarchived ON seed (published, slug)
 CREATE INDEX seed_stat ON seed (size, mtime_ns);  -- covers SELECT slug, size, mtime_ns
 CREATE INDEX seed_errors ON seed (slug) WHERE error IS NOT NULL;
 """
-MIGRATIONS: tuple[str, ...] = (SCHEMA, SCHEMA_2, SCHEMA_3)  # index i takes version i to i + 1
+# Version 4: a text seed's paragraphs in a column of their own, one a line (none holds a line
+# break), out of the article's JSON: encoding them as JSON was an eighth of a first build.
+# Rows written before keep them in the JSON, and are read as they are.
+SCHEMA_4 = """
+ALTER TABLE seed ADD COLUMN paragraphs TEXT;
+"""
+MIGRATIONS: tuple[str, ...] = (SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4)  # version i to i + 1
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 30.0  # seconds to wait while another process holds the database locked
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -118,7 +124,7 @@ class Store:
 
     def stored(self, slug: str) -> Stored | None:
         row = self._db.execute(
-            "SELECT slug, published, updated, article FROM seed"
+            "SELECT slug, published, updated, article, paragraphs FROM seed"
             " WHERE slug = ? AND published IS NOT NULL",
             (slug,),
         ).fetchone()
@@ -136,12 +142,12 @@ class Store:
         """A version that can be published. An existing seed keeps its first-seen time."""
         self._db.execute(
             "INSERT INTO seed"
-            " (slug, size, mtime_ns, hash, error, first_seen, published, updated, article)"
-            " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)"
+            " (slug, size, mtime_ns, hash, error, first_seen, published, updated, article,"
+            " paragraphs) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)"
             " ON CONFLICT (slug) DO UPDATE SET size = excluded.size,"
             " mtime_ns = excluded.mtime_ns, hash = excluded.hash, error = NULL,"
             " published = excluded.published, updated = excluded.updated,"
-            " article = excluded.article",
+            " article = excluded.article, paragraphs = excluded.paragraphs",
             (
                 article.slug,
                 known.size,
@@ -151,6 +157,7 @@ class Store:
                 to_micros(article.published),
                 to_micros(updated),
                 _article_json(article),
+                "\n".join(article.paragraphs) if article.paragraphs else None,
             ),
         )
 
@@ -169,7 +176,7 @@ class Store:
 
     def newest(self, now: datetime, limit: int) -> list[Stored]:
         rows = self._db.execute(
-            "SELECT slug, published, updated, article FROM seed"
+            "SELECT slug, published, updated, article, paragraphs FROM seed"
             " WHERE published IS NOT NULL AND published <= ?"
             " ORDER BY published DESC, slug LIMIT ?",
             (to_micros(now), limit),
@@ -179,7 +186,7 @@ class Store:
     def all_published(self, now: datetime) -> Iterator[Stored]:
         """Every entry published by `now`, one at a time (bodies are not all held at once)."""
         cursor = self._db.execute(
-            "SELECT slug, published, updated, article FROM seed"
+            "SELECT slug, published, updated, article, paragraphs FROM seed"
             " WHERE published IS NOT NULL AND published <= ? ORDER BY slug",
             (to_micros(now),),
         )
@@ -239,7 +246,8 @@ class Store:
 
     def newest_tagged(self, tag: str, now: datetime, limit: int) -> list[Stored]:
         rows = self._db.execute(
-            "SELECT seed.slug, published, updated, article FROM seed JOIN tag USING (slug)"
+            "SELECT seed.slug, published, updated, article, paragraphs"
+            " FROM seed JOIN tag USING (slug)"
             " WHERE tag.tag = ? AND published IS NOT NULL AND published <= ?"
             " ORDER BY published DESC, seed.slug LIMIT ?",
             (tag, to_micros(now), limit),
@@ -282,7 +290,7 @@ class Store:
     def archived(self, start: int, stop: int, now: datetime) -> list[Stored]:
         """Entries at archive positions start..stop-1 still published, newest first."""
         rows = self._db.execute(
-            "SELECT slug, published, updated, article FROM seed"
+            "SELECT slug, published, updated, article, paragraphs FROM seed"
             " WHERE archive_seq >= ? AND archive_seq < ? AND published <= ?"
             " ORDER BY published DESC, slug",
             (start, stop, to_micros(now)),
@@ -326,7 +334,9 @@ class Store:
 
 
 _ARTICLE_FIELDS = tuple(
-    f.name for f in fields(Article) if f.name not in ("slug", "published", "warnings")
+    f.name
+    for f in fields(Article)
+    if f.name not in ("slug", "published", "warnings", "paragraphs")  # columns, or not kept
 )
 
 
@@ -336,12 +346,14 @@ def _article_json(article: Article) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def _stored(row: tuple[str, int, int, str]) -> Stored:
-    slug, published, updated, text = row
+def _stored(row: tuple[str, int, int, str, str | None]) -> Stored:
+    slug, published, updated, text, paragraphs = row
     data = json.loads(text)
-    for name in ("paragraphs", "tags"):
+    for name in ("paragraphs", "tags"):  # paragraphs: in the JSON of rows before version 4
         if name in data:
             data[name] = tuple(data[name])
+    if paragraphs is not None:
+        data["paragraphs"] = tuple(paragraphs.split("\n"))
     article = Article(slug=slug, published=from_micros(published), **data)
     return Stored(article=article, updated=from_micros(updated))
 

@@ -7,6 +7,7 @@ The fuzzer's finds are kept in tests/data/fuzz_corpus/ (see fuzz/README.md) and 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from datetime import UTC
 from pathlib import Path
@@ -17,6 +18,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from feedpub.build import build_once
+from feedpub.errors import SeedError
+from feedpub.seeds import _FORBIDDEN, decode, split_paragraphs
 from tests.conftest import FIXED_NOW, Site
 from tests.hostile import check_feeds, check_seed_bytes, file_states
 
@@ -123,3 +126,33 @@ def test_fuzz_corpus_builds_to_valid_feeds(site: Site) -> None:
     site.build()
     check_feeds(site.feeds)
     assert site.build().written == []
+
+
+def _paragraphs_line_by_line(body: str) -> tuple[str, ...]:
+    """The paragraph rule as the README states it: blocks, lines stripped, joined by spaces."""
+    blocks = re.split(r"\n[ \t]*\n\s*", body.strip())
+    joined = (
+        " ".join(line.strip() for line in block.split("\n") if line.strip()) for block in blocks
+    )
+    return tuple(paragraph for paragraph in joined if paragraph)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(" \t\n\u00a0\u3000\u2028ab\u00e9")))
+@example("a \u00a0\nb\n\n \n\u3000\nc")
+def test_split_paragraphs_is_the_line_by_line_rule(body: str) -> None:
+    assert split_paragraphs(body) == _paragraphs_line_by_line(body)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.binary() | st.text().map(lambda text: text.encode("utf-8", "surrogatepass")))
+@example(b"date 2024-01-01 a\xc2\x85b\n")
+@example(b"date 2024-01-01 a\xef\xbf\xbe\n")
+@example(b"date 2024-01-01 \xed\xa0\x80\n")
+@example(b"\xff\xfed\x00a\x00\x01\x00")
+def test_the_quick_look_for_forbidden_characters_misses_none(data: bytes) -> None:
+    try:
+        text, _ = decode(data, source="s")
+    except SeedError:
+        return
+    assert not _FORBIDDEN.search(text)

@@ -1,0 +1,61 @@
+"""The state index across schema versions: an index written by an older publisher is migrated."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from feedpub.build import STATE_FILE
+from feedpub.store import MIGRATIONS, open_store
+from tests.conftest import FIXED_NOW, Site
+
+
+def feed_files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def as_version_3(database: Path) -> None:
+    """Rewrite an index as version 3 wrote it: paragraphs inside the article's JSON."""
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT slug, article, paragraphs FROM seed").fetchall()
+        for slug, article, paragraphs in rows:
+            data = json.loads(article)
+            if paragraphs is not None:
+                data["paragraphs"] = paragraphs.split("\n")
+            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            db.execute("UPDATE seed SET article = ? WHERE slug = ?", (text, slug))
+        db.execute("ALTER TABLE seed DROP COLUMN paragraphs")
+        db.execute("PRAGMA user_version = 3")
+    db.close()
+
+
+def test_an_index_of_version_3_is_migrated_and_read_as_it_was_written(site: Site) -> None:
+    site.write("plain", "date 2024-01-02 Plain\n\nOne line\nand another.\n\nSecond paragraph.\n")
+    site.write("title-only", "date 2024-01-03 Only a title\n")
+    site.write("tagged", "date 2024-01-04 Tagged\ntags: a, b\n\nBody with <b> & é.\n")
+    (site.seeds / "marked.md").write_text("date 2024-01-05 Marked\n\n*Emphasis*\n")
+    site.build()
+    before = feed_files(site.feeds)
+    database = site.root / ".publisher" / STATE_FILE
+    with open_store(database) as store:
+        articles = {stored.article.slug: stored.article for stored in store.newest(FIXED_NOW, 10)}
+    assert articles["plain"].paragraphs == ("One line and another.", "Second paragraph.")
+    as_version_3(database)
+    with open_store(database) as store:  # migrated on open
+        migrated = {stored.article.slug: stored.article for stored in store.newest(FIXED_NOW, 10)}
+    assert migrated == articles
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    db.close()
+    assert site.build().written == []  # nothing looks changed after the migration
+    assert feed_files(site.feeds) == before
+    site.write("plain", "date 2024-01-02 Plain\n\nEdited.\n")
+    report = site.build()
+    assert report.updated == 1
+    with open_store(database) as store:
+        assert store.stored("plain") is not None
+        assert store.stored("plain").article.paragraphs == ("Edited.",)  # type: ignore[union-attr]
+        assert store.stored("tagged").article == articles["tagged"]  # type: ignore[union-attr]
