@@ -7,6 +7,7 @@ render -> write atomically. Values in, values out: the clock is the `now` parame
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import logging
@@ -433,7 +434,7 @@ def _open_beneath(root: Path, path: str, folder: OpenFolder | None = None) -> in
 
     With `folder`, the seed's folder is opened through it: kept open for the next seed there.
     """
-    prefix = os.path.join(root, "")
+    prefix = _folder_prefix(root)
     relative = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, root)
     *folders, name = relative.split(os.sep)
     if folder is None:
@@ -512,11 +513,17 @@ def _skip(
 
 def display_path(config: Config, path: str) -> str:
     """A seed's path as messages show it: relative to the site when it is inside it."""
-    root = os.path.join(config.root, "")
+    root = _folder_prefix(config.root)
     if path.startswith(root):  # the usual case, without relpath's work per seed
         return path[len(root) :]
     relative = os.path.relpath(path, config.root)
     return path if relative.startswith("..") else relative
+
+
+@functools.lru_cache(maxsize=8)
+def _folder_prefix(folder: Path) -> str:
+    """`folder` with a separator at the end: what a path inside it starts with (once a run)."""
+    return os.path.join(folder, "")
 
 
 def now() -> datetime:

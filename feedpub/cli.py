@@ -162,14 +162,17 @@ def _config(args: argparse.Namespace, *, create: bool = True) -> Config:
 
 
 def _build(config: Config, *, settle: float) -> int:
-    from feedpub.build import build_once, now
+    from feedpub.build import STATE_FILE, build_once, now
     from feedpub.output import site_lock
     from feedpub.progress import Progress
     from feedpub.snapshot import keep_snapshot, load_snapshot
 
     progress = Progress(sys.stderr, terminal=sys.stderr.isatty())
-    snapshot = load_snapshot(config.state_dir)  # the last build's stats: a poll, not a full read
-    kept = snapshot.generation
+    # The last build's stats: this build polls against them instead of reading the index. A first
+    # build takes none (its index is new: the next build takes them, at less memory than now).
+    first = not (config.state_dir / STATE_FILE).exists()
+    snapshot = None if first else load_snapshot(config.state_dir)
+    kept = snapshot.generation if snapshot else None
     report = build_once(config, now=now(), settle=settle, progress=progress, snapshot=snapshot)
     fresh = report.snapshot is not snapshot  # not trusted, so read from the index and a scan
     new_stats = report.snapshot is not None and (fresh or report.snapshot.generation != kept)

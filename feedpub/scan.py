@@ -234,11 +234,10 @@ def _poll(
                     info = entry.stat(follow_symlinks=False)
                 except OSError:
                     return None  # deleted since the folder was listed
-                if (
-                    old[1] != info.st_mtime_ns
-                    or old[0] != info.st_size
-                    or not entry.is_file(follow_symlinks=False)
-                ):
+                # A file swapped for a link, a folder or a FIFO has its own times (and the link
+                # is never followed: reads refuse it); only a deliberate copy of the old size and
+                # time hides the swap from polls, until the next full scan.
+                if old[1] != info.st_mtime_ns or old[0] != info.st_size:
                     if not stat.S_ISREG(info.st_mode):
                         return None  # a link, a folder, a FIFO now: scan_tree says what it is
                     name = entry.name

@@ -107,6 +107,7 @@ class Store:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
+        self._tombstones: bool | None = None  # whether any may exist; None: not asked yet
 
     def known(self) -> dict[str, Known]:
         rows = self._db.execute("SELECT slug, size, mtime_ns, hash FROM seed")
@@ -310,9 +311,15 @@ class Store:
             "INSERT OR REPLACE INTO tombstone (slug, entry_id, deleted) VALUES (?, ?, ?)",
             (slug, entry_id, to_micros(when)),
         )
+        self._tombstones = True
 
     def drop_tombstone(self, slug: str) -> None:
-        self._db.execute("DELETE FROM tombstone WHERE slug = ?", (slug,))
+        """A seed is back: its tombstone goes. (A first build asks once, not once a seed.)"""
+        if self._tombstones is None:
+            found = self._db.execute("SELECT 1 FROM tombstone LIMIT 1").fetchone()
+            self._tombstones = found is not None
+        if self._tombstones:
+            self._db.execute("DELETE FROM tombstone WHERE slug = ?", (slug,))
 
     def tombstones(self, since: datetime) -> list[tuple[str, datetime]]:
         """Entries withdrawn after `since`, newest first, as (entry id, when)."""
