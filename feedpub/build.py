@@ -28,6 +28,7 @@ from feedpub.model import entry_id, tag_slug
 from feedpub.output import remove_stale_temporaries, site_lock
 from feedpub.publish import Touched, publish
 from feedpub.scan import (
+    MARKDOWN_HASH,
     Changes,
     SeedFile,
     StatIndex,
@@ -333,10 +334,12 @@ def _index_seed(
     except FileNotFoundError:
         return None  # deleted since the scan: the next run removes it
     except SeedError as exc:
-        failed = Known(seed.size, seed.mtime_ns, "")
+        failed = Known(seed.size, seed.mtime_ns, MARKDOWN_HASH if is_markdown(seed) else "")
         _skip(store, seed, failed, str(exc), report, now=now)
         return failed
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    if is_markdown(seed):  # the same bytes read as Markdown are another article
+        digest = MARKDOWN_HASH + digest
     current = Known(info.st_size, info.st_mtime_ns, digest)  # what was read, not what was scanned
     old = old_of(seed.slug)
     if old is not None and old.hash == current.hash:

@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 SEED_SUFFIXES = (".txt", ".md")
 SEED_SUFFIX = ".txt"  # the plain-text form
 IGNORED_ENDINGS = ("~", ".tmp", ".part", ".swp")
+#: What the index's content hash of a Markdown seed starts with: renaming notes.txt to notes.md
+#: (which keeps the file's times) changes what the seed is, and the index must see it.
+MARKDOWN_HASH = "md:"
 _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
@@ -405,7 +408,12 @@ def diff(
     candidates: list[SeedFile] = []
     for slug, seed in files.items():
         old = known.get(slug)
-        if old is not None and old.size == seed.size and old.mtime_ns == seed.mtime_ns:
+        if (
+            old is not None
+            and old.size == seed.size
+            and old.mtime_ns == seed.mtime_ns
+            and old.hash.startswith(MARKDOWN_HASH) == seed.path.endswith(".md")
+        ):
             continue
         candidates.append(seed)
     changed, unsettled = settled(candidates, now_ns=now_ns, settle_ns=settle_ns, ready=ready)

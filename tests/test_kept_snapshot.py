@@ -255,3 +255,33 @@ def test_a_temporary_left_by_a_kill_is_removed(site: Site) -> None:
         "state.sqlite3-checked",
         "stats",
     ]
+
+
+@pytest.mark.parametrize("how", ["full scan", "cron with kept stats", "daemon poll", "event"])
+def test_renaming_a_seed_to_md_keeps_its_times_and_still_makes_it_markdown(
+    site: Site, how: str
+) -> None:
+    """`mv notes.txt notes.md` keeps the file's size and times: the index must still see it."""
+    from tests.test_snapshot import DaemonRuns  # the daemon's calls, snapshot handed on
+
+    text = "date 2024-01-02 Notes\n\nSome *emphasis* here.\n"
+    write(site.seeds / "notes.txt", text, BASE_NS)
+    daemon = DaemonRuns(site)
+    run: Callable[[], object] = {
+        "full scan": lambda: build_once(site.config(), now=FIXED_NOW),
+        "cron with kept stats": lambda: cron(site),
+        "daemon poll": daemon.run,
+        "event": lambda: daemon.run([site.seeds / "notes.txt", site.seeds / "notes.md"]),
+    }[how]
+    run()
+    run()  # the second keeps stats or a snapshot, where there are any to keep
+    [entry] = site.atom().entries
+    assert "*emphasis*" in entry.content[0].value
+    (site.seeds / "notes.txt").rename(site.seeds / "notes.md")
+    assert (site.seeds / "notes.md").stat().st_mtime_ns == BASE_NS
+    run()
+    [entry] = site.atom().entries
+    assert "<em>emphasis</em>" in entry.content[0].value
+    assert entry.updated_parsed != entry.published_parsed  # an edit: updated moves, id stays
+    run()
+    assert [e.id for e in site.atom().entries] == [entry.id]
