@@ -253,11 +253,10 @@ def _update_index(
     _delete(store, config, changes.deleted, touched, now=now)
     report.removed = len(changes.deleted)
     report.errors = store.errors()
-    if snapshot is not None:
-        if trusted and snapshot is not None:
-            report.snapshot = _updated_snapshot(snapshot, indexed, changes, generation)
-        else:
-            report.snapshot = _read_snapshot(store, files, generation)
+    if snapshot is not None and trusted:
+        report.snapshot = _updated_snapshot(snapshot, indexed, changes, generation)
+    elif snapshot is not None:
+        report.snapshot = _read_snapshot(store, files, generation)
     return touched
 
 
@@ -277,7 +276,7 @@ def _read_snapshot(store: Store, files: Mapping[str, SeedFile], generation: str 
     """The index's stats after this run, under the file names that the scan found.
 
     A seed of the index with no file in the scan (under a folder that could not be listed) is
-    left out: the next poll then counts one seed fewer than the snapshot knows, and scans.
+    left out: the next poll cannot list that folder either, and hands over to a scan.
     """
     found = ((files.get(slug), size, mtime_ns) for slug, size, mtime_ns in store.stats())
     rows = ((seed_name(seed), size, mtime_ns) for seed, size, mtime_ns in found if seed)
