@@ -6,27 +6,23 @@ render -> write atomically. Values in, values out: the clock is the `now` parame
 
 from __future__ import annotations
 
-import errno
-import functools
 import hashlib
 import json
 import logging
 import os
-import stat
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import quote
 
-from feedpub import pages
 from feedpub.config import Config
 from feedpub.errors import SeedError
 from feedpub.model import entry_id, tag_slug
 from feedpub.output import remove_stale_temporaries, site_lock
 from feedpub.publish import Touched, publish
+from feedpub.reading import OpenFolder, folder_prefix, read_seed
 from feedpub.scan import (
     MARKDOWN_HASH,
     Changes,
@@ -51,9 +47,6 @@ PUBLISHING = "publishing"  # in .publisher/ while a run writes feeds/: a kill le
 PENDING = "pending"  # meta key: what the index holds and the feeds may not show yet, as JSON
 PENDING_FIELDS = ("slugs", "deleted", "tags", "positions")
 GENERATION = "generation"  # meta key: a new value whenever a run changes the seed table
-NAME_MAX = 255  # bytes in one file name, on every common file system
-_OPEN_SEED = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-_OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 Progress = Callable[[int, int], None]
 
 
@@ -179,7 +172,7 @@ def check_seeds(config: Config) -> list[str]:
     for seed in sorted(scan_tree(config.seeds_dir).files.values(), key=lambda seed: seed.slug):
         source = display_path(config, seed.path)
         try:
-            data, _ = _read_seed(config, seed, source)
+            data, _ = read_seed(config, seed, source)
             article = parse_seed(
                 data,
                 source=source,
@@ -329,7 +322,7 @@ def _index_seed(
     """Read, parse and index one changed seed; what the index now holds of its file, if any."""
     source = display_path(config, seed.path)
     try:
-        data, info = _read_seed(config, seed, source, folder)
+        data, info = read_seed(config, seed, source, folder)
     except FileNotFoundError:
         return None  # deleted since the scan: the next run removes it
     except SeedError as exc:
@@ -374,138 +367,6 @@ def _index_seed(
     return current
 
 
-def _read_seed(
-    config: Config, seed: SeedFile, source: str, folder: OpenFolder | None = None
-) -> tuple[bytes, os.stat_result]:
-    """A publishable seed's bytes: SeedError for a file name with no page, or a bad file."""
-    problem = _slug_problem(seed.slug)
-    if problem:
-        raise SeedError(source, 1, problem)
-    return _read(seed, config.seeds_dir, source, limit=config.max_seed_bytes, folder=folder)
-
-
-def _slug_problem(slug: str) -> str | None:
-    """Why a seed's file name cannot be published, if it cannot: its page needs a safe path."""
-    try:
-        path = pages.article_path(slug)
-    except ValueError:
-        return f"file name cannot be published: no safe page path for {slug!r}"
-    if any(len(part.encode("utf-8")) > NAME_MAX for part in path.split("/")):
-        return f"file name cannot be published: too long for its page ({NAME_MAX} bytes at most)"
-    return None
-
-
-def _read(
-    seed: SeedFile, root: Path, source: str, *, limit: int, folder: OpenFolder | None = None
-) -> tuple[bytes, os.stat_result]:
-    """A seed's bytes and the fstat taken before reading them.
-
-    FileNotFoundError when it is gone. A file swapped since the scan for a symbolic link (at any
-    depth below `root`), a FIFO, a socket or a folder is refused, never followed or waited on.
-    """
-    if seed.size > limit:
-        raise SeedError(source, 1, f"too large: {seed.size} bytes, the limit is {limit}")
-    try:
-        fd = _open_beneath(root, seed.path, folder)
-    except (FileNotFoundError, NotADirectoryError):
-        raise FileNotFoundError(seed.path) from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise SeedError(source, 1, "a symbolic link: not followed") from None
-        if exc.errno == errno.ENXIO:
-            raise SeedError(source, 1, "not a regular file") from None
-        raise SeedError(source, 1, f"cannot read: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SeedError(source, 1, "not a regular file")
-        if info.st_size > limit:
-            raise SeedError(source, 1, f"too large: {info.st_size} bytes, the limit is {limit}")
-        data = _read_at_most(fd, limit + 1)
-    except OSError as exc:
-        raise SeedError(source, 1, f"cannot read: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise SeedError(source, 1, f"too large: over {limit} bytes")
-    return data, info
-
-
-def _open_beneath(root: Path, path: str, folder: OpenFolder | None = None) -> int:
-    """Open `path` for reading, following no symbolic link below `root` and never blocking.
-
-    With `folder`, the seed's folder is opened through it: kept open for the next seed there.
-    """
-    prefix = _folder_prefix(root)
-    relative = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, root)
-    *folders, name = relative.split(os.sep)
-    if folder is None:
-        fd = _open_folders(root, folders)
-        try:
-            return os.open(name, _OPEN_SEED, dir_fd=fd)
-        finally:
-            os.close(fd)
-    try:
-        return os.open(name, _OPEN_SEED, dir_fd=folder.get(root, tuple(folders)))
-    except FileNotFoundError:  # perhaps its folder was replaced since it was opened: look again
-        folder.close()
-        return os.open(name, _OPEN_SEED, dir_fd=folder.get(root, tuple(folders)))
-
-
-def _open_folders(root: Path, folders: Sequence[str]) -> int:
-    """A descriptor of the folder at `root`/`folders`, reached without following a link."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        for folder in folders:
-            try:
-                inner = os.open(folder, _OPEN_FOLDER, dir_fd=fd)
-            except NotADirectoryError:  # what O_DIRECTORY says of a link, before O_NOFOLLOW can
-                if stat.S_ISLNK(os.stat(folder, dir_fd=fd, follow_symlinks=False).st_mode):
-                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), folder) from None
-                raise
-            os.close(fd)
-            fd = inner
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-class OpenFolder:
-    """The folder of the last seed read, kept open for the next one.
-
-    Seeds are read in slug order, so a run opens each folder about once instead of every folder
-    on the way for every seed. One descriptor at a time, whatever the number of folders.
-    """
-
-    def __init__(self) -> None:
-        self._key: tuple[str, ...] | None = None
-        self._fd = -1
-
-    def get(self, root: Path, folders: tuple[str, ...]) -> int:
-        if folders != self._key:
-            self.close()
-            self._fd = _open_folders(root, folders)
-            self._key = folders
-        return self._fd
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-        self._fd, self._key = -1, None
-
-
-def _read_at_most(fd: int, size: int) -> bytes:
-    chunks: list[bytes] = []
-    while size > 0:
-        chunk = os.read(fd, size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
 def _skip(
     store: Store, seed: SeedFile, current: Known, error: str, report: BuildReport, *, now: datetime
 ) -> None:
@@ -515,17 +376,11 @@ def _skip(
 
 def display_path(config: Config, path: str) -> str:
     """A seed's path as messages show it: relative to the site when it is inside it."""
-    root = _folder_prefix(config.root)
+    root = folder_prefix(config.root)
     if path.startswith(root):  # the usual case, without relpath's work per seed
         return path[len(root) :]
     relative = os.path.relpath(path, config.root)
     return path if relative.startswith("..") else relative
-
-
-@functools.lru_cache(maxsize=8)
-def _folder_prefix(folder: Path) -> str:
-    """`folder` with a separator at the end: what a path inside it starts with (once a run)."""
-    return os.path.join(folder, "")
 
 
 def now() -> datetime:
