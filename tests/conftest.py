@@ -70,6 +70,15 @@ class Site:
         return read_feed(self.feeds / "rss.xml")
 
 
+def feed_files(root: Path) -> dict[str, bytes]:
+    """Every file under `root` (feeds/), by relative path: what byte-for-byte checks compare."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
 def read_feed(path: Path) -> Any:
     """Parse with lxml (well-formed or fail) and with feedparser (no bozo or fail)."""
     data = path.read_bytes()

@@ -22,24 +22,15 @@ from feedpub.cli import main
 from feedpub.scan import scan_tree
 from feedpub.snapshot import STATS_FILE, load_snapshot
 from feedpub.store import open_store
-from tests.conftest import FIXED_NOW, Site
-
-BASE_NS = 1_700_000_000 * 10**9
-
-
-class Clock:
-    """Distinct file times, whatever the file system's timestamp granularity."""
-
-    def __init__(self) -> None:
-        self.ns = BASE_NS
-
-    def __call__(self) -> int:
-        self.ns += 10**9
-        return self.ns
-
-
-def seed_text(title: str) -> str:
-    return f"date 2024-01-02 {title}\n\nBody of {title}.\n"
+from tests.conftest import FIXED_NOW, Site, feed_files
+from tests.test_snapshot import (
+    BASE_NS,
+    Clock,
+    DaemonRuns,
+    index_stats,
+    seed_text,
+    snapshot_stats,
+)
 
 
 def write(path: Path, text: str, mtime_ns: int) -> None:
@@ -53,31 +44,13 @@ def cron(site: Site) -> int:
     return main(["--config", str(site.config_path), "-q", "build"])
 
 
-def feed_files(root: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(root)): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
-
-
 def index_generation(site: Site) -> str | None:
     with open_store(site.root / ".publisher" / STATE_FILE) as store:
         return store.get_meta(GENERATION)
 
 
-def index_stats(site: Site) -> dict[str, tuple[int, int]]:
-    with open_store(site.root / ".publisher" / STATE_FILE) as store:
-        return {slug: (size, mtime) for slug, size, mtime in store.stats()}
-
-
 def kept_stats(site: Site) -> dict[str, tuple[int, int]]:
-    folders = load_snapshot(site.root / ".publisher").index.folders
-    return {
-        prefix + name.rsplit(".", 1)[0]: stat
-        for prefix, names in folders.items()
-        for name, stat in names.items()
-    }
+    return snapshot_stats(load_snapshot(site.root / ".publisher"))
 
 
 @pytest.fixture(autouse=True)
@@ -262,8 +235,6 @@ def test_renaming_a_seed_to_md_keeps_its_times_and_still_makes_it_markdown(
     site: Site, how: str
 ) -> None:
     """`mv notes.txt notes.md` keeps the file's size and times: the index must still see it."""
-    from tests.test_snapshot import DaemonRuns  # the daemon's calls, snapshot handed on
-
     text = "date 2024-01-02 Notes\n\nSome *emphasis* here.\n"
     write(site.seeds / "notes.txt", text, BASE_NS)
     daemon = DaemonRuns(site)

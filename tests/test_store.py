@@ -8,13 +8,7 @@ from pathlib import Path
 
 from feedpub.build import STATE_FILE
 from feedpub.store import MIGRATIONS, open_store
-from tests.conftest import FIXED_NOW, Site
-
-
-def feed_files(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+from tests.conftest import FIXED_NOW, Site, feed_files
 
 
 def as_version_3(database: Path) -> None:
