@@ -70,7 +70,7 @@ def _read(
             raise SeedError(source, 1, "not a regular file")
         if info.st_size > limit:
             raise SeedError(source, 1, f"too large: {info.st_size} bytes, the limit is {limit}")
-        data = _read_at_most(fd, limit + 1)
+        data = _read_at_most(fd, limit + 1, expected=info.st_size)
     except OSError as exc:
         raise SeedError(source, 1, f"cannot read: {exc.strerror}") from None
     finally:
@@ -144,15 +144,26 @@ class OpenFolder:
         self._fd, self._key = -1, None
 
 
-def _read_at_most(fd: int, size: int) -> bytes:
+def _read_at_most(fd: int, size: int, *, expected: int) -> bytes:
+    """Up to `size` bytes; the first read asks for the `expected` size and one byte more.
+
+    Asking for `size` at once would have os.read allocate the whole limit (a megabyte) for
+    every seed, which cost more than the read itself. Exactly the `expected` bytes is the whole
+    file as its fstat saw it (growth since then changes its times: the next run reads it again).
+    A file that grew or shrank is read on, in chunks, to its end.
+    """
     chunks: list[bytes] = []
+    ask = min(size, expected + 1)
     while size > 0:
-        chunk = os.read(fd, size)
+        chunk = os.read(fd, ask)
         if not chunk:
             break
+        if not chunks and len(chunk) == expected < ask:
+            return chunk
         chunks.append(chunk)
         size -= len(chunk)
-    return b"".join(chunks)
+        ask = min(size, 1 << 16)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 @functools.lru_cache(maxsize=8)
