@@ -6,10 +6,8 @@ render -> write atomically. Values in, values out: the clock is the `now` parame
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
@@ -19,12 +17,12 @@ from urllib.parse import quote
 
 from feedpub.config import Config
 from feedpub.errors import SeedError
+from feedpub.examine import Examined, display_path, examine_all
 from feedpub.model import entry_id, tag_slug
 from feedpub.output import remove_stale_temporaries, site_lock
 from feedpub.publish import Touched, publish
-from feedpub.reading import OpenFolder, folder_prefix, read_seed
+from feedpub.reading import read_seed
 from feedpub.scan import (
-    MARKDOWN_HASH,
     Changes,
     SeedFile,
     StatIndex,
@@ -38,7 +36,7 @@ from feedpub.scan import (
 )
 from feedpub.seeds import parse_seed
 from feedpub.snapshot import Snapshot
-from feedpub.store import Known, Store, open_store
+from feedpub.store import Known, Store, Version, open_store
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +46,7 @@ PENDING = "pending"  # meta key: what the index holds and the feeds may not show
 PENDING_FIELDS = ("slugs", "deleted", "tags", "positions")
 GENERATION = "generation"  # meta key: a new value whenever a run changes the seed table
 Progress = Callable[[int, int], None]
+BATCH = 500  # new seeds' versions put in one statement
 
 
 @dataclass
@@ -228,21 +227,27 @@ def _update_index(
         store.set_meta(GENERATION, generation)  # of the index are stale from then on
     report.unsettled = len(changes.unsettled)
     indexed: list[tuple[SeedFile, Known]] = []
-    folder = OpenFolder()
+    olds = [old_of(seed.slug) for seed in changes.changed]
+    hashes = (old.hash if old else None for old in olds)
+    jobs = list(zip(changes.changed, hashes, strict=True))
+    examined = examine_all(config, jobs)  # in order, one for each of `olds`
+    batch: list[Version] = []
     try:
-        for done, seed in enumerate(changes.changed, 1):
+        for done, (found, old) in enumerate(zip(examined, olds, strict=True), 1):
             if stop and stop():
                 report.stopped = True
                 return touched
-            stored = _index_seed(
-                store, config, seed, old_of, folder, report=report, touched=touched, now=now
-            )
+            stored = _index_seed(store, found, old, batch, report=report, touched=touched, now=now)
+            if len(batch) >= BATCH:
+                store.put(batch)
+                batch.clear()
             if stored is not None and trusted:  # for the snapshot's update (only then: memory)
-                indexed.append((seed, stored))
+                indexed.append((found.seed, stored))
             if progress:
-                progress(done, len(changes.changed))
+                progress(done, len(jobs))
     finally:
-        folder.close()
+        examined.close()
+        store.put(batch)  # what was indexed is kept, even when asked to stop
     _delete(store, config, changes.deleted, touched, now=now)
     report.removed = len(changes.deleted)
     report.errors = store.errors()
@@ -310,39 +315,26 @@ def _delete(
 
 def _index_seed(
     store: Store,
-    config: Config,
-    seed: SeedFile,
-    old_of: Callable[[str], Known | None],
-    folder: OpenFolder,
+    found: Examined,
+    old: Known | None,
+    batch: list[Version],
     *,
     report: BuildReport,
     touched: Touched,
     now: datetime,
 ) -> Known | None:
-    """Read, parse and index one changed seed; what the index now holds of its file, if any."""
-    source = display_path(config, seed.path)
-    try:
-        data, info = read_seed(config, seed, source, folder)
-    except FileNotFoundError:
+    """Index one examined seed; what the index now holds of its file, if any.
+
+    A new seed's version may be left in `batch`, for the caller to put with others.
+    """
+    seed, current, article = found.seed, found.known, found.article
+    if current is None:
         return None  # deleted since the scan: the next run removes it
-    except SeedError as exc:
-        failed = Known(seed.size, seed.mtime_ns, MARKDOWN_HASH if is_markdown(seed) else "")
-        _skip(store, seed, failed, str(exc), report, now=now)
-        return failed
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    if is_markdown(seed):  # the same bytes read as Markdown are another article
-        digest = MARKDOWN_HASH + digest
-    current = Known(info.st_size, info.st_mtime_ns, digest)  # what was read, not what was scanned
-    old = old_of(seed.slug)
-    if old is not None and old.hash == current.hash:
-        store.touch(seed.slug, current.size, current.mtime_ns)
+    if found.error is not None:
+        _skip(store, seed, current, found.error, report, now=now)
         return current
-    try:
-        article = parse_seed(
-            data, source=source, slug=seed.slug, timezone=config.tz, markdown=is_markdown(seed)
-        )
-    except SeedError as exc:
-        _skip(store, seed, current, str(exc), report, now=now)
+    if article is None:  # the content the index has: only the file's times changed
+        store.touch(seed.slug, current.size, current.mtime_ns)
         return current
     report.warnings.extend(str(warning) for warning in article.warnings)
     previous = store.stored(seed.slug) if old is not None else None
@@ -354,7 +346,10 @@ def _index_seed(
     else:
         updated = max(now.replace(microsecond=0), article.published)
         report.updated += 1
-    store.put(article, current, updated=updated, first_seen=now)
+    if previous is None and not article.tags:  # nothing else to write of it: put with others
+        batch.append((article, current, updated, now))
+    else:
+        store.put([(article, current, updated, now)])
     if previous is None or previous.article != article:
         touched.slugs.add(seed.slug)
         if old is not None:  # a slug the index had (a new one has no tags, nor their feeds)
@@ -372,15 +367,6 @@ def _skip(
 ) -> None:
     store.put_error(seed.slug, current, error, first_seen=now)
     report.fresh_errors.append(error)
-
-
-def display_path(config: Config, path: str) -> str:
-    """A seed's path as messages show it: relative to the site when it is inside it."""
-    root = folder_prefix(config.root)
-    if path.startswith(root):  # the usual case, without relpath's work per seed
-        return path[len(root) :]
-    relative = os.path.relpath(path, config.root)
-    return path if relative.startswith("..") else relative
 
 
 def now() -> datetime:

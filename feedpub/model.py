@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -26,14 +26,18 @@ class Problem:
         return f"{self.path}:{self.line}: {self.reason}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Article:
-    """One parsed seed: what its text says, nothing about when it was seen."""
+    """One parsed seed: what its text says, nothing about when it was seen.
+
+    Two articles are equal when readers would see the same: a text seed's paragraphs are
+    compared, not how its lines were wrapped.
+    """
 
     slug: str
     title: str
     published: datetime  # aware, UTC
-    paragraphs: tuple[str, ...] = ()  # the body of a text seed
+    body: str = ""  # the body of a text seed as written; `paragraphs` are split from it
     markdown: str | None = None  # the body of a Markdown seed, as written
     author: str | None = None  # None: the feed's author
     author_email: str | None = None
@@ -42,16 +46,59 @@ class Article:
     link: str | None = None  # from a `link:` header: the article's canonical URL
     language: str | None = None
     pinned_id: str | None = None  # from an `id:` header: keeps a migrated site's ids
-    warnings: tuple[Problem, ...] = field(default=(), compare=False)
+    warnings: tuple[Problem, ...] = ()  # not compared
+
+    @property
+    def paragraphs(self) -> tuple[str, ...]:
+        """A text seed's paragraphs, split when asked: indexing a seed does not need them."""
+        return split_paragraphs(self.body)
 
     @property
     def summary(self) -> str | None:
         """The `summary:` header, or the first paragraph cut at about 300 characters."""
         if self.summary_text is not None:
             return self.summary_text
-        if not self.paragraphs:
-            return None
-        return shorten(self.paragraphs[0], 300)
+        return first_paragraph_summary(self.paragraphs)
+
+    def _key(self) -> tuple[object, ...]:
+        return (
+            self.slug, self.title, self.published, self.paragraphs, self.markdown, self.author,
+            self.author_email, self.tags, self.summary_text, self.link, self.language,
+            self.pinned_id,
+        )  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Article):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+def split_paragraphs(body: str) -> tuple[str, ...]:
+    """Paragraphs separated by blank lines; the lines of one paragraph joined with a space.
+
+    A blank line holds nothing but spaces and tabs. A line of other blanks (U+3000, say) is
+    stripped to nothing and left out, and does not end its paragraph.
+    """
+    paragraphs: list[str] = []
+    lines: list[str] = []
+    for line in body.split("\n"):
+        stripped = line.strip()
+        if stripped:
+            lines.append(stripped)
+        elif lines and not line.strip(" \t"):
+            paragraphs.append(" ".join(lines))
+            lines = []
+    if lines:
+        paragraphs.append(" ".join(lines))
+    return tuple(paragraphs)
+
+
+def first_paragraph_summary(paragraphs: tuple[str, ...]) -> str | None:
+    """A summary made of the first paragraph, cut at about 300 characters."""
+    return shorten(paragraphs[0], 300) if paragraphs else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,15 @@ from urllib.parse import quote
 
 from feedpub import __version__, jsonfeed, pages, render
 from feedpub.config import Config
-from feedpub.model import Document, Entry, FeedInfo, Tombstone, entry_id, stable_instant
+from feedpub.model import (
+    Document,
+    Entry,
+    FeedInfo,
+    Tombstone,
+    entry_id,
+    first_paragraph_summary,
+    stable_instant,
+)
 from feedpub.output import Batch
 from feedpub.store import Store, Stored, from_micros, to_micros
 
@@ -329,8 +337,9 @@ def to_entry(stored: Stored, config: Config) -> Entry:
         content = markdown_html(article.markdown, base_url=link) or None
         summary = article.summary_text or markdown_summary(article.markdown)
     else:
-        content = render.paragraphs_html(article.paragraphs)
-        summary = article.summary
+        paragraphs = article.paragraphs  # split once, for both
+        content = render.paragraphs_html(paragraphs)
+        summary = article.summary_text or first_paragraph_summary(paragraphs)
     return Entry(
         id=article.pinned_id or entry_id(config.feed_id, article.slug),
         title=article.title,

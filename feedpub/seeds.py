@@ -41,7 +41,6 @@ _HEADER = re.compile(r"(?P<key>[A-Za-z][A-Za-z0-9_-]*)[ \t]*:(?P<value>.*)")
 _EMAIL = re.compile(r"[^<>@\s]+@[^<>@\s]+")
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+")
 _LOOKS_RFC = re.compile(r"([A-Za-z]{3},|\d{1,2}[ \t]+[A-Za-z]{3}[ \t])")
-_BLANK = re.compile(r"\n[ \t]*\n\s*")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _FORBIDDEN_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r") + b"\x7f"
@@ -52,28 +51,45 @@ def parse_seed(
 ) -> Article:
     """Parse one seed's bytes; SeedError names `source` and the line of what can't be read.
 
-    A Markdown seed keeps its body as written (`Article.markdown`); a text seed's body is split
-    into paragraphs.
+    A Markdown seed keeps its body as written (`Article.markdown`), and so does a text seed
+    (`Article.body`): its paragraphs are split when they are shown.
     """
     text, warnings = decode(data, source=source)
     first, _, rest = text.partition("\n")
     title, published, date_warnings = parse_date_line(first, source=source, timezone=timezone)
     warnings += date_warnings
-    lines = rest.split("\n")
-    blank = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
-    headers = parse_headers(lines[:blank], source=source, warnings=warnings)
-    body = "\n".join(lines[blank:])
+    lines, body = _split_headers(rest)
+    headers = parse_headers(lines, source=source, warnings=warnings)
     if markdown:
-        _check_tags(body, source=source, first_line=blank + 2)
+        _check_tags(body, source=source, first_line=len(lines) + 2)
     return Article(
         slug=slug,
         title=title,
         published=published,
-        paragraphs=() if markdown else split_paragraphs(body),
+        body="" if markdown else body.strip(),
         markdown=(body.strip("\n") or None) if markdown else None,
         warnings=tuple(warnings),
         **headers,
     )
+
+
+def _split_headers(rest: str) -> tuple[list[str], str]:
+    """The header lines (up to the first blank line), and the body from that blank line on.
+
+    Found line by line from the top: the body, most of the seed, is not split into lines.
+    """
+    headers: list[str] = []
+    start = 0
+    while start <= len(rest):
+        end = rest.find("\n", start)
+        if end < 0:
+            end = len(rest)
+        line = rest[start:end]
+        if not line.strip():
+            return headers, rest[start:]
+        headers.append(line)
+        start = end + 1
+    return headers, ""
 
 
 def _check_tags(body: str, *, source: str, first_line: int) -> None:
@@ -184,7 +200,7 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     warnings: list[Problem] = []
-    found = _FORBIDDEN.search(text) if _may_be_forbidden(data) else None
+    found = _FORBIDDEN.search(text) if _may_be_forbidden(data, text) else None
     if found:
         line = text.count("\n", 0, found.start()) + 1
         count = len(_FORBIDDEN.findall(text))
@@ -196,15 +212,18 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
     return text, warnings
 
 
-def _may_be_forbidden(data: bytes) -> bool:
-    """Whether UTF-8 `data` may hold a forbidden character: a quick look at the bytes.
+def _may_be_forbidden(data: bytes, text: str) -> bool:
+    """Whether `text`, decoded from `data`, may hold a forbidden character: a quick look.
 
-    A C0 control or DEL is that byte; a C1 control starts with 0xC2, a surrogate with 0xED, and
-    U+FFFE and U+FFFF with 0xEF 0xBF. Most seeds have none of these, and skip the slower search.
+    A C0 control or DEL is that byte in UTF-8; a C1 control starts with 0xC2 and a surrogate
+    with 0xED; U+FFFE and U+FFFF are looked for in the text (their bytes are common in CJK).
+    Most seeds have none of these, and skip the slower search.
     """
-    if len(data.translate(None, _FORBIDDEN_BYTES)) != len(data):
+    if data[:2] in _UTF16_BOMS or len(data.translate(None, _FORBIDDEN_BYTES)) != len(data):
         return True
-    return b"\xc2" in data or b"\xed" in data or b"\xef\xbf" in data or data[:2] in _UTF16_BOMS
+    if text.isascii():
+        return False
+    return b"\xc2" in data or b"\xed" in data or "\ufffe" in text or "\uffff" in text
 
 
 def _decode_utf16(data: bytes, *, source: str) -> str:
@@ -307,16 +326,3 @@ def _parse_rfc2822(rest: str, *, source: str) -> tuple[datetime, str, str | None
         actual = moment.strftime("%A")
         warning = f"day name {dow!r} does not match {moment.date()}, a {actual}; the date is used"
     return moment, rest[match.end() :], warning
-
-
-def split_paragraphs(body: str) -> tuple[str, ...]:
-    """Paragraphs separated by blank lines; the lines of one paragraph joined with a space."""
-    paragraphs = []
-    for block in _BLANK.split(body.strip()):
-        lines = list(map(str.strip, block.split("\n")))
-        if "" in lines:  # a line of other blanks (U+3000, say): stripped to nothing, left out
-            lines = [line for line in lines if line]
-        paragraph = " ".join(lines)
-        if paragraph:
-            paragraphs.append(paragraph)
-    return tuple(paragraphs)

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from feedpub.build import build_once
 from feedpub.errors import SeedError
-from feedpub.seeds import _FORBIDDEN, decode, split_paragraphs
+from feedpub.model import split_paragraphs
+from feedpub.seeds import _FORBIDDEN, decode
 from tests.conftest import FIXED_NOW, Site
 from tests.hostile import check_feeds, check_seed_bytes, file_states
 

@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from feedpub.build import STATE_FILE
+from feedpub.model import split_paragraphs
 from feedpub.store import MIGRATIONS, open_store
 from tests.conftest import FIXED_NOW, Site, feed_files
 
 
+def as_version_4(database: Path) -> None:
+    """Rewrite an index as version 4 wrote it: a text seed's paragraphs, one a line."""
+    with sqlite3.connect(database) as db:
+        db.execute("ALTER TABLE seed RENAME COLUMN body TO paragraphs")
+        rows = db.execute("SELECT slug, paragraphs FROM seed WHERE paragraphs IS NOT NULL")
+        for slug, body in rows.fetchall():
+            lines = "\n".join(split_paragraphs(body))
+            db.execute("UPDATE seed SET paragraphs = ? WHERE slug = ?", (lines, slug))
+        db.execute("PRAGMA user_version = 4")
+    db.close()
+
+
 def as_version_3(database: Path) -> None:
     """Rewrite an index as version 3 wrote it: paragraphs inside the article's JSON."""
+    as_version_4(database)
     with sqlite3.connect(database) as db:
         rows = db.execute("SELECT slug, article, paragraphs FROM seed").fetchall()
         for slug, article, paragraphs in rows:
@@ -26,8 +43,11 @@ def as_version_3(database: Path) -> None:
     db.close()
 
 
-def test_an_index_of_version_3_is_migrated_and_read_as_it_was_written(site: Site) -> None:
-    site.write("plain", "date 2024-01-02 Plain\n\nOne line\nand another.\n\nSecond paragraph.\n")
+@pytest.mark.parametrize("downgrade", [as_version_3, as_version_4])
+def test_an_older_index_is_migrated_and_read_as_it_was_written(
+    site: Site, downgrade: Callable[[Path], None]
+) -> None:
+    site.write("plain", "date 2024-01-02 Plain\n\nOne line\nand another.\n\n  Second paragraph.\n")
     site.write("title-only", "date 2024-01-03 Only a title\n")
     site.write("tagged", "date 2024-01-04 Tagged\ntags: a, b\n\nBody with <b> & é.\n")
     (site.seeds / "marked.md").write_text("date 2024-01-05 Marked\n\n*Emphasis*\n")
@@ -37,7 +57,7 @@ def test_an_index_of_version_3_is_migrated_and_read_as_it_was_written(site: Site
     with open_store(database) as store:
         articles = {stored.article.slug: stored.article for stored in store.newest(FIXED_NOW, 10)}
     assert articles["plain"].paragraphs == ("One line and another.", "Second paragraph.")
-    as_version_3(database)
+    downgrade(database)
     with open_store(database) as store:  # migrated on open
         migrated = {stored.article.slug: stored.article for stored in store.newest(FIXED_NOW, 10)}
     assert migrated == articles
