@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import timezone as fixed_offset
 from typing import Any
 
 from feedpub.errors import SeedError
@@ -207,7 +208,7 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
         reason = f"removed {count} character(s) not allowed in feeds, first {found.group()!r}"
         warnings.append(Problem(source, line, reason))
         text = _FORBIDDEN.sub("", text)
-    if not text.strip():
+    if not text or text.isspace():  # isspace stops at the first letter; strip would copy
         raise SeedError(source, 1, "empty seed")
     return text, warnings
 
@@ -276,7 +277,7 @@ def _parse_iso(token: str, *, source: str, timezone: tzinfo) -> datetime:
         raise SeedError(source, 1, f"bad date {token!r} ({exc})") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone)
-        if not _exists(moment):
+        if not isinstance(timezone, fixed_offset) and not _exists(moment):  # UTC has no gap
             raise SeedError(
                 source, 1, f"bad date {token!r} (no such local time: a daylight-saving gap)"
             )

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -368,11 +368,15 @@ _ARTICLE_FIELDS = tuple(
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once, not per row
+_JSON_STRING: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _article_json(article: Article) -> str:
     data = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
-    return _JSON.encode({name: value for name, value in data.items() if value not in (None, ())})
+    data = {name: value for name, value in data.items() if value not in (None, ())}
+    if len(data) == 1:  # the title alone, as most seeds: the same text, without the encoder
+        return '{"title":' + _JSON_STRING(article.title) + "}"
+    return _JSON.encode(data)
 
 
 def _stored(row: tuple[str, int, int, str, str | None]) -> Stored:
