@@ -16,25 +16,21 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 from feedpub.config import Config
-from feedpub.errors import SeedError
-from feedpub.examine import Examined, display_path, examine_all
+from feedpub.examine import Examined, examine_all
 from feedpub.model import entry_id, tag_slug
 from feedpub.output import remove_stale_temporaries, site_lock
 from feedpub.publish import Touched, publish
-from feedpub.reading import read_seed
 from feedpub.scan import (
     Changes,
     SeedFile,
     StatIndex,
     diff,
-    is_markdown,
     poll,
     scan_tree,
     seed_name,
     settled,
     stat_paths,
 )
-from feedpub.seeds import parse_seed
 from feedpub.snapshot import Snapshot
 from feedpub.store import Known, Store, Version, open_store
 
@@ -168,23 +164,12 @@ def _carry_over(store: Store, touched: Touched) -> Touched:
 def check_seeds(config: Config) -> list[str]:
     """Read and parse every seed, write nothing; every problem as `path:line: reason`."""
     problems: list[str] = []
-    for seed in sorted(scan_tree(config.seeds_dir).files.values(), key=lambda seed: seed.slug):
-        source = display_path(config, seed.path)
-        try:
-            data, _ = read_seed(config, seed, source)
-            article = parse_seed(
-                data,
-                source=source,
-                slug=seed.slug,
-                timezone=config.tz,
-                markdown=is_markdown(seed),
-            )
-        except FileNotFoundError:
-            continue
-        except SeedError as exc:
-            problems.append(str(exc))
-        else:
-            problems.extend(str(warning) for warning in article.warnings)
+    seeds = sorted(scan_tree(config.seeds_dir).files.values(), key=lambda seed: seed.slug)
+    for found in examine_all(config, [(seed, None) for seed in seeds]):
+        if found.error is not None:
+            problems.append(found.error)
+        elif found.article is not None:
+            problems.extend(str(warning) for warning in found.article.warnings)
     return problems
 
 
@@ -226,28 +211,13 @@ def _update_index(
         generation = uuid.uuid4().hex  # committed with the changes: other processes' snapshots
         store.set_meta(GENERATION, generation)  # of the index are stale from then on
     report.unsettled = len(changes.unsettled)
-    indexed: list[tuple[SeedFile, Known]] = []
     olds = [old_of(seed.slug) for seed in changes.changed]
-    hashes = (old.hash if old else None for old in olds)
-    jobs = list(zip(changes.changed, hashes, strict=True))
-    examined = examine_all(config, jobs)  # in order, one for each of `olds`
-    batch: list[Version] = []
-    try:
-        for done, (found, old) in enumerate(zip(examined, olds, strict=True), 1):
-            if stop and stop():
-                report.stopped = True
-                return touched
-            stored = _index_seed(store, found, old, batch, report=report, touched=touched, now=now)
-            if len(batch) >= BATCH:
-                store.put(batch)
-                batch.clear()
-            if stored is not None and trusted:  # for the snapshot's update (only then: memory)
-                indexed.append((found.seed, stored))
-            if progress:
-                progress(done, len(jobs))
-    finally:
-        examined.close()
-        store.put(batch)  # what was indexed is kept, even when asked to stop
+    indexed = _index_changed(
+        store, config, changes.changed, olds, report=report, touched=touched, now=now,
+        stop=stop, progress=progress, keep=trusted,
+    )  # fmt: skip
+    if report.stopped:
+        return touched
     _delete(store, config, changes.deleted, touched, now=now)
     report.removed = len(changes.deleted)
     report.errors = store.errors()
@@ -256,6 +226,48 @@ def _update_index(
     elif snapshot is not None:
         report.snapshot = _read_snapshot(store, files, generation)
     return touched
+
+
+def _index_changed(
+    store: Store,
+    config: Config,
+    changed: list[SeedFile],
+    olds: list[Known | None],
+    *,
+    report: BuildReport,
+    touched: Touched,
+    now: datetime,
+    stop: Callable[[], bool] | None,
+    progress: Progress | None,
+    keep: bool,
+) -> list[tuple[SeedFile, Known]]:
+    """Examine and index the changed seeds, `olds` being what the index had of each.
+
+    With `keep`, what the index now holds of each seed's file, for the snapshot's update (only
+    then: a first build would hold them all). Asked to `stop`, it keeps what it indexed in the
+    index and sets `report.stopped`.
+    """
+    indexed: list[tuple[SeedFile, Known]] = []
+    hashes = (old.hash if old else None for old in olds)
+    examined = examine_all(config, list(zip(changed, hashes, strict=True)))
+    batch: list[Version] = []
+    try:
+        for done, (found, old) in enumerate(zip(examined, olds, strict=True), 1):
+            if stop and stop():
+                report.stopped = True
+                break
+            stored = _index_seed(store, found, old, batch, report=report, touched=touched, now=now)
+            if len(batch) >= BATCH:
+                store.put(batch)
+                batch.clear()
+            if stored is not None and keep:
+                indexed.append((found.seed, stored))
+            if progress:
+                progress(done, len(changed))
+    finally:
+        examined.close()
+    store.put(batch)  # what was indexed is kept, even when asked to stop
+    return indexed
 
 
 def _quick_changes(
