@@ -332,7 +332,10 @@ class Store:
     def commit(self) -> None:
         self._db.commit()
         if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # a new index
-            self._db.execute("PRAGMA journal_mode = WAL")
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:  # a reader kept it busy: the next open does
+                log.debug("state database left in rollback mode for now: %s", exc)
 
 
 _PUT = (
