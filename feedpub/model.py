@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -47,6 +47,9 @@ class Article:
     language: str | None = None
     pinned_id: str | None = None  # from an `id:` header: keeps a migrated site's ids
     warnings: tuple[Problem, ...] = ()  # not compared
+    #: `body` as the seed file's UTF-8 bytes, when they are exactly that (most seeds): the index
+    #: stores them as they are instead of encoding the text again. Not compared.
+    body_utf8: bytes | None = field(default=None, repr=False)
 
     @property
     def paragraphs(self) -> tuple[str, ...]:

@@ -44,6 +44,7 @@ _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+")
 _LOOKS_RFC = re.compile(r"([A-Za-z]{3},|\d{1,2}[ \t]+[A-Za-z]{3}[ \t])")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_BOMS = (_UTF8_BOM, *_UTF16_BOMS)
 _FORBIDDEN_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r") + b"\x7f"
 
 
@@ -56,6 +57,9 @@ def parse_seed(
     (`Article.body`): its paragraphs are split when they are shown.
     """
     text, warnings = decode(data, source=source)
+    # The text is the bytes decoded as they are: no BOM dropped, no line end or character
+    # changed (a removal is a warning). Then the body's bytes can be stored as they are.
+    verbatim = not warnings and b"\r" not in data and not data.startswith(_BOMS)
     first, _, rest = text.partition("\n")
     title, published, date_warnings = parse_date_line(first, source=source, timezone=timezone)
     warnings += date_warnings
@@ -63,15 +67,28 @@ def parse_seed(
     headers = parse_headers(lines, source=source, warnings=warnings)
     if markdown:
         _check_tags(body, source=source, first_line=len(lines) + 2)
+    stripped = "" if markdown else body.strip()
     return Article(
         slug=slug,
         title=title,
         published=published,
-        body="" if markdown else body.strip(),
+        body=stripped,
         markdown=(body.strip("\n") or None) if markdown else None,
         warnings=tuple(warnings),
+        body_utf8=_bytes_of(stripped, body, text, data) if stripped and verbatim else None,
         **headers,
     )
+
+
+def _bytes_of(stripped: str, body: str, text: str, data: bytes) -> bytes:
+    """The bytes of `stripped`: `body` stripped, `body` an end of `text`, `text` `data` decoded.
+
+    Only the text around it is encoded again: a few lines at most, where the body is kilobytes.
+    """
+    start = len(text) - len(body.lstrip())  # both are ends of the text
+    head = len(text[:start].encode("utf-8", "surrogatepass"))
+    tail = len(text[start + len(stripped) :].encode("utf-8", "surrogatepass"))
+    return data[head : len(data) - tail]
 
 
 def _split_headers(rest: str) -> tuple[list[str], str]:

@@ -341,7 +341,7 @@ class Store:
 _PUT = (
     "INSERT INTO seed"
     " (slug, size, mtime_ns, hash, error, first_seen, published, updated, article, body)"
-    " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, CAST(? AS TEXT))"  # UTF-8 bytes stored as text
     " ON CONFLICT (slug) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
     " hash = excluded.hash, error = NULL, published = excluded.published,"
     " updated = excluded.updated, article = excluded.article, body = excluded.body"
@@ -359,14 +359,14 @@ def _put_row(version: Version) -> tuple[object, ...]:
         to_micros(article.published),
         to_micros(updated),
         _article_json(article),
-        article.body or None,
+        article.body_utf8 or article.body or None,
     )
 
 
 _ARTICLE_FIELDS = tuple(
     f.name
     for f in fields(Article)
-    if f.name not in ("slug", "published", "warnings", "body")  # columns, or not kept
+    if f.name not in ("slug", "published", "warnings", "body", "body_utf8")  # columns, or not kept
 )
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from feedpub.build import build_once
 from feedpub.errors import SeedError
 from feedpub.model import split_paragraphs
-from feedpub.seeds import _FORBIDDEN, decode
+from feedpub.seeds import _FORBIDDEN, decode, parse_seed
 from tests.conftest import FIXED_NOW, Site
 from tests.hostile import check_feeds, check_seed_bytes, file_states
 
@@ -157,3 +157,27 @@ def test_the_quick_look_for_forbidden_characters_misses_none(data: bytes) -> Non
     except SeedError:
         return
     assert not _FORBIDDEN.search(text)
+
+
+_BODY_CHARS = " \t\n\r\u00a0\u3000\u2028\x01ab\u00e9\u4e2d\U0001f600<&"
+_BODY_TEXT = st.text(alphabet=st.sampled_from(_BODY_CHARS))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.sampled_from(["", "\ufeff"]),
+    st.sampled_from(["", "tags: a\n", "author: A <a@b.c>\nsummary: s\n"]),
+    _BODY_TEXT,
+)
+@example("", "", "\n\u3000 body \u3000\n")
+@example("", "tags: a\n", "\r\n x\r\n")
+def test_a_bodys_bytes_kept_for_the_index_are_its_text(bom: str, headers: str, body: str) -> None:
+    raw = f"{bom}date 2024-01-01 T\n{headers}\n{body}".encode("utf-8", "surrogatepass")
+    try:
+        article = parse_seed(raw, source="s", slug="s")
+    except SeedError:
+        return
+    if article.body_utf8 is not None:  # kept only when they are exactly the body
+        assert article.body_utf8.decode("utf-8") == article.body
+    else:
+        assert not article.body or bom or "\r" in body or "\x01" in body

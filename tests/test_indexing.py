@@ -124,14 +124,18 @@ def test_a_seed_is_read_whole_whatever_its_size_did_after_the_fstat(
 
 
 def test_the_index_keeps_a_text_seeds_body_as_written(site: Site) -> None:
-    body = "First line\nsecond line.\n\n\u3000\n\nLast, with a <tag> & more."
-    site.write("note", f"date 2024-01-02 Note\n\n{body}\n")
+    body = "First line\nsecond l\u00efne.\n\n\u3000\n\nLast, with a <tag> & more \u4e2d."
+    site.write("note", f"date 2024-01-02 Note\n\n{body}\n")  # its bytes are stored as they are
+    site.write("crlf", f"date 2024-01-03 Crlf\r\n\r\n{body}\r\n".replace("\n", "\r\n"))  # text
     site.build()
     with sqlite3.connect(site.root / ".publisher" / STATE_FILE) as db:
-        stored = db.execute("SELECT body FROM seed WHERE slug = 'note'").fetchone()[0]
+        rows = dict(db.execute("SELECT slug, body FROM seed").fetchall())
+        kinds = {kind for (kind,) in db.execute("SELECT DISTINCT typeof(body) FROM seed")}
     db.close()
-    assert stored == body
-    entry = site.atom().entries[0]
-    assert entry.content[0].value == (
-        "<p>First line second line.</p>\n<p>Last, with a &lt;tag&gt; &amp; more.</p>"
+    assert rows == {"note": body, "crlf": body}
+    assert kinds == {"text"}  # never a blob, whichever way it was bound
+    contents = {entry.title: entry.content[0].value for entry in site.atom().entries}
+    shown = (
+        "<p>First line second l\u00efne.</p>\n<p>Last, with a &lt;tag&gt; &amp; more \u4e2d.</p>"
     )
+    assert contents == {"Note": shown, "Crlf": shown}
