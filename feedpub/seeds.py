@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from datetime import timezone as fixed_offset
+from datetime import timezone as fixed_offset  # `timezone` is a parameter's name below
 from typing import Any
 
 from feedpub.errors import SeedError
@@ -204,7 +204,7 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
     with the byte's offset in the file: binary files end there too, quickly. Surrogates, which
     some tools write into UTF-8 (CESU-8) or UTF-16 alone, are forbidden characters like NUL.
     """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith(_UTF16_BOMS):
         text = _decode_utf16(data, source=source)
     else:
         bom = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0

@@ -119,6 +119,7 @@ class Store:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
         self._tombstones: bool | None = None  # whether any may exist; None: not asked yet
+        self._wal = False  # whether the journal is known to be WAL (a new index starts without)
 
     def known(self) -> dict[str, Known]:
         rows = self._db.execute("SELECT slug, size, mtime_ns, hash FROM seed")
@@ -331,11 +332,12 @@ class Store:
 
     def commit(self) -> None:
         self._db.commit()
-        if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # a new index
-            try:
-                self._db.execute("PRAGMA journal_mode = WAL")
-            except sqlite3.OperationalError as exc:  # a reader kept it busy: the next open does
-                log.debug("state database left in rollback mode for now: %s", exc)
+        if self._wal:
+            return
+        try:  # a new index turns to WAL here; any other answers "wal" and is not asked again
+            self._wal = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
+        except sqlite3.OperationalError as exc:  # a reader kept it busy: the next open does
+            log.debug("state database left in rollback mode for now: %s", exc)
 
 
 _PUT = (
