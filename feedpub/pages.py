@@ -21,6 +21,8 @@ ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 JSON_FEED_TYPE = "application/feed+json"
 
+# A part that is empty, "." or "..", or a backslash: the slug makes no safe path.
+_UNSAFE_SLUG = re.compile(r"(?:\A|/)\.{0,2}(?:/|\Z)|\\")
 # Characters that make an HTML5 parser report an error: controls other than whitespace,
 # noncharacters and lone surrogates. Seeds drop them already; config text may still hold them.
 _UNPARSABLE = re.compile(
@@ -63,8 +65,7 @@ class FeedLink:
 
 def article_path(slug: str) -> str:
     """The article page's path relative to feeds/: `articles/<slug>.html`, slug folders kept."""
-    parts = slug.split("/")
-    if any(part in ("", ".", "..") for part in parts) or "\\" in slug:
+    if _UNSAFE_SLUG.search(slug):
         raise ValueError(f"pages: slug makes no safe path: {slug!r}")
     return f"articles/{slug}.html"
 

@@ -39,7 +39,9 @@ def _slug_problem(slug: str) -> str | None:
         path = pages.article_path(slug)
     except ValueError:
         return f"file name cannot be published: no safe page path for {slug!r}"
-    if any(len(part.encode("utf-8")) > NAME_MAX for part in path.split("/")):
+    if len(path) > NAME_MAX // 4 and any(  # 4 bytes a character at most: the usual path is short
+        len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in path.split("/")
+    ):
         return f"file name cannot be published: too long for its page ({NAME_MAX} bytes at most)"
     return None
 

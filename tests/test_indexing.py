@@ -11,7 +11,7 @@ import pytest
 
 from feedpub import build
 from feedpub.build import STATE_FILE, build_once
-from feedpub.reading import _read_at_most
+from feedpub.reading import NAME_MAX, _read_at_most, _slug_problem
 from feedpub.store import _set_aside
 from tests.conftest import FIXED_NOW, Site, feed_files, read_feed
 
@@ -139,3 +139,22 @@ def test_the_index_keeps_a_text_seeds_body_as_written(site: Site) -> None:
         "<p>First line second l\u00efne.</p>\n<p>Last, with a &lt;tag&gt; &amp; more \u4e2d.</p>"
     )
     assert contents == {"Note": shown, "Crlf": shown}
+
+
+@pytest.mark.parametrize(
+    ("slug", "refused"),
+    [
+        ("a" * 250, False),  # articles/<250>.html: a last part of 255 bytes
+        ("a" * 251, True),
+        ("\U0001f600" * 62, False),  # 248 bytes and ".html"
+        ("\U0001f600" * 63, True),
+        ("2024/" + "\u00e9" * 125, False),  # 250 bytes in the last part
+        ("\u00e9" * 128 + "/x", True),  # a folder's part of 256 bytes
+        ("\U0001f600" * 15, False),  # short enough that no part can be too long
+    ],
+)
+def test_a_page_name_over_the_file_system_limit_is_refused(slug: str, refused: bool) -> None:
+    problem = _slug_problem(slug)
+    assert (problem is not None) == refused
+    if refused:
+        assert f"({NAME_MAX} bytes at most)" in str(problem)

@@ -442,6 +442,19 @@ def test_slug_that_makes_no_safe_path_is_refused(slug: str) -> None:
         article_path(slug)
 
 
+@given(st.text(alphabet="a./\\\n", max_size=12))
+def test_slug_is_refused_exactly_when_a_part_is_empty_or_dots(slug: str) -> None:
+    parts = slug.split("/")
+    unsafe = any(part in ("", ".", "..") for part in parts) or "\\" in slug
+    try:
+        path = article_path(slug)
+    except ValueError:
+        assert unsafe
+    else:
+        assert not unsafe
+        assert path == f"articles/{slug}.html"
+
+
 def test_base_url_must_end_in_a_slash() -> None:
     with pytest.raises(ValueError, match="base URL"):
         article_url("https://example.org/feeds", "launch")
