@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from datetime import timezone as fixed_offset  # `timezone` is a parameter's name below
 from typing import Any
 
@@ -60,10 +60,12 @@ def parse_seed(
     # The text is the bytes decoded as they are: no BOM dropped, no line end or character
     # changed (a removal is a warning). Then the body's bytes can be stored as they are.
     verbatim = not warnings and b"\r" not in data and not data.startswith(_BOMS)
-    first, _, rest = text.partition("\n")
+    end = text.find("\n")  # indexes, not slices: the text is kilobytes, each slice a copy
+    first = text if end < 0 else text[:end]
     title, published, date_warnings = parse_date_line(first, source=source, timezone=timezone)
     warnings += date_warnings
-    lines, body = _split_headers(rest)
+    lines, start = _split_headers(text, len(text) if end < 0 else end + 1)
+    body = text[start:]
     headers = parse_headers(lines, source=source, warnings=warnings)
     if markdown:
         _check_tags(body, source=source, first_line=len(lines) + 2)
@@ -75,39 +77,38 @@ def parse_seed(
         body=stripped,
         markdown=(body.strip("\n") or None) if markdown else None,
         warnings=tuple(warnings),
-        body_utf8=_bytes_of(stripped, body, text, data) if stripped and verbatim else None,
+        body_utf8=_bytes_of(stripped, start, body, text, data) if stripped and verbatim else None,
         **headers,
     )
 
 
-def _bytes_of(stripped: str, body: str, text: str, data: bytes) -> bytes:
-    """The bytes of `stripped`: `body` stripped, `body` an end of `text`, `text` `data` decoded.
+def _bytes_of(stripped: str, start: int, body: str, text: str, data: bytes) -> bytes:
+    """The bytes of `stripped`: `body` stripped, `body` the text from `start` of `data` decoded.
 
     Only the text around it is encoded again: a few lines at most, where the body is kilobytes.
     """
-    start = len(text) - len(body.lstrip())  # both are ends of the text
+    start += body.find(stripped[0])  # the first character that is not a space: no copy to find it
     head = len(text[:start].encode("utf-8", "surrogatepass"))
     tail = len(text[start + len(stripped) :].encode("utf-8", "surrogatepass"))
     return data[head : len(data) - tail]
 
 
-def _split_headers(rest: str) -> tuple[list[str], str]:
-    """The header lines (up to the first blank line), and the body from that blank line on.
+def _split_headers(text: str, start: int) -> tuple[list[str], int]:
+    """The header lines from `start` up to the first blank line, and where that blank line starts.
 
     Found line by line from the top: the body, most of the seed, is not split into lines.
     """
     headers: list[str] = []
-    start = 0
-    while start <= len(rest):
-        end = rest.find("\n", start)
+    while start <= len(text):
+        end = text.find("\n", start)
         if end < 0:
-            end = len(rest)
-        line = rest[start:end]
+            end = len(text)
+        line = text[start:end]
         if not line.strip():
-            return headers, rest[start:]
+            return headers, start
         headers.append(line)
         start = end + 1
-    return headers, ""
+    return headers, len(text)
 
 
 def _check_tags(body: str, *, source: str, first_line: int) -> None:
@@ -233,15 +234,18 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
 def _may_be_forbidden(data: bytes, text: str) -> bool:
     """Whether `text`, decoded from `data`, may hold a forbidden character: a quick look.
 
-    A C0 control or DEL is that byte in UTF-8; a C1 control starts with 0xC2 and a surrogate
-    with 0xED; U+FFFE and U+FFFF are looked for in the text (their bytes are common in CJK).
-    Most seeds have none of these, and skip the slower search.
+    A C0 control or DEL is that byte in UTF-8; a C1 control starts with 0xC2, a surrogate with
+    0xED, U+FFFE and U+FFFF with 0xEF. 0xEF starts the full-width forms of CJK punctuation
+    too: then those two are looked for in the text. Most seeds have none of these, and skip
+    the slower search.
     """
     if data[:2] in _UTF16_BOMS or len(data.translate(None, _FORBIDDEN_BYTES)) != len(data):
         return True
     if text.isascii():
         return False
-    return b"\xc2" in data or b"\xed" in data or "\ufffe" in text or "\uffff" in text
+    if b"\xc2" in data or b"\xed" in data:
+        return True
+    return b"\xef" in data and ("\ufffe" in text or "\uffff" in text)
 
 
 def _decode_utf16(data: bytes, *, source: str) -> str:
@@ -286,10 +290,7 @@ def _parse_iso(token: str, *, source: str, timezone: tzinfo) -> datetime:
     if not _ISO.fullmatch(token):
         raise SeedError(source, 1, f"bad date {token!r}")
     try:
-        if len(token) == 10:
-            moment = datetime.combine(date.fromisoformat(token), datetime.min.time())
-        else:
-            moment = datetime.fromisoformat(token.upper())
+        moment = datetime.fromisoformat(token.upper())  # a date alone is its midnight
     except ValueError as exc:
         raise SeedError(source, 1, f"bad date {token!r} ({exc})") from None
     if moment.tzinfo is None:

@@ -206,6 +206,23 @@ def test_forbidden_characters_are_removed_with_a_warning() -> None:
     assert "removed 4 character(s)" in article.warnings[0].reason
 
 
+@pytest.mark.parametrize("noncharacter", ["\ufffe", "\uffff"])
+def test_a_noncharacter_among_full_width_punctuation_is_removed(noncharacter: str) -> None:
+    # U+FFFE and U+FFFF start with the byte 0xEF, as the full-width comma does: looked for in
+    # the text when that byte is there, alone or beside the punctuation.
+    for body in (f"\u4e2d\uff0c\u6587{noncharacter}", f"plain{noncharacter}"):
+        article = parse(f"date 2023-12-22 T\n\n{body}\n")
+        assert article.paragraphs == (body.replace(noncharacter, ""),)
+        assert "removed 1 character(s)" in article.warnings[0].reason
+        assert article.body_utf8 is None  # not the bytes as read
+
+
+def test_full_width_punctuation_alone_is_no_warning() -> None:
+    article = parse("date 2023-12-22 T\n\n\u4e2d\uff0c\u6587\uff01\n")
+    assert article.warnings == ()
+    assert article.body_utf8 == "\u4e2d\uff0c\u6587\uff01".encode()
+
+
 def test_markup_and_emoji_are_kept_as_text() -> None:
     title = (
         'A & B <b>bold</b> "q" \u2019s \U0001f389 \u05e9\u05dc\u05d5\u05dd'
