@@ -216,7 +216,7 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
             line = data.count(b"\n", 0, offset) + 1
             reason = f"not UTF-8: byte 0x{data[offset]:02x} at offset {offset}"
             raise SeedError(source, line, reason) from None
-    if "\r" in text:
+    if b"\r" in data and "\r" in text:  # a CR is that byte in UTF-8 and UTF-16: memchr first
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     warnings: list[Problem] = []
     found = _FORBIDDEN.search(text) if _may_be_forbidden(data, text) else None
