@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import operator
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -352,14 +353,15 @@ _PUT = (
 
 def _put_row(version: Version) -> tuple[object, ...]:
     article, known, updated, first_seen = version
+    published = to_micros(article.published)
     return (
         article.slug,
         known.size,
         known.mtime_ns,
         known.hash,
         to_micros(first_seen),
-        to_micros(article.published),
-        to_micros(updated),
+        published,
+        published if updated is article.published else to_micros(updated),  # a new seed's
         _article_json(article),
         article.body_utf8 or article.body or None,
     )
@@ -376,12 +378,15 @@ _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once
 _JSON_STRING: Callable[[str], str] = json.encoder.encode_basestring
 
 
+_ARTICLE_VALUES = operator.attrgetter(*_ARTICLE_FIELDS)  # the title is one, never None nor ()
+
+
 def _article_json(article: Article) -> str:
-    data = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
-    data = {name: value for name, value in data.items() if value not in (None, ())}
-    if len(data) == 1:  # the title alone, as most seeds: the same text, without the encoder
-        return '{"title":' + _JSON_STRING(article.title) + "}"
-    return _JSON.encode(data)
+    values: tuple[object, ...] = _ARTICLE_VALUES(article)
+    if values.count(None) + values.count(()) == len(values) - 1:
+        return '{"title":' + _JSON_STRING(article.title) + "}"  # the title alone, as most seeds
+    pairs = zip(_ARTICLE_FIELDS, values, strict=True)
+    return _JSON.encode({name: value for name, value in pairs if value not in (None, ())})
 
 
 def _stored(row: tuple[str, int, int, str, str | None]) -> Stored:

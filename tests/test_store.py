@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from feedpub.build import STATE_FILE
-from feedpub.model import split_paragraphs
-from feedpub.store import MIGRATIONS, open_store
+from feedpub.model import Article, split_paragraphs
+from feedpub.store import MIGRATIONS, Known, open_store
 from tests.conftest import FIXED_NOW, Site, feed_files
 
 
@@ -73,3 +76,30 @@ def test_an_older_index_is_migrated_and_read_as_it_was_written(
         assert store.stored("plain") is not None
         assert store.stored("plain").article.paragraphs == ("Edited.",)  # type: ignore[union-attr]
         assert store.stored("tagged").article == articles["tagged"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},  # the title alone: its JSON is written without the encoder
+        {"title": 'Quotes " \\ </tag> \u2028 \U0001f389 \x7f'},
+        {"author": "A. Writer", "author_email": "a@example.org", "tags": ("x", "y z")},
+        {"summary_text": "Short.", "link": "https://example.org/a", "language": "fr"},
+        {"pinned_id": "urn:uuid:0f7c2a6e-1d2b-4c3a-9e8f-000000000001", "markdown": "*hi*"},
+    ],
+)
+def test_every_field_of_an_article_is_read_back_as_stored(
+    tmp_path: Path, fields: dict[str, Any]
+) -> None:
+    published = FIXED_NOW - timedelta(days=1)
+    plain = Article(slug="s", title="T", published=published, body="One.\n\nTwo.")
+    article = dataclasses.replace(plain, **fields)
+    updated = FIXED_NOW - timedelta(hours=1)
+    with open_store(tmp_path / "index.sqlite3") as store:
+        store.put([(article, Known(1, 2, "h"), updated, FIXED_NOW)])
+        store.commit()
+        [stored] = store.newest(FIXED_NOW, 10)
+    assert stored.article == article
+    assert stored.updated == updated
+    for name in fields:
+        assert getattr(stored.article, name) == getattr(article, name)
