@@ -462,7 +462,7 @@ def render_rows(bench: Bench, count: int) -> list[Row]:
     per_entry: dict[int, float] = {}
     for k in (k for k in RENDER_KS if k <= count):
         progress(f"render K={k:,} (target 6)")
-        repeat = bench.repeat if k <= 500 else 3 if k <= 5_000 else 1
+        repeat = bench.repeat if k <= 500 else 3  # K=50,000: three samples of 10-14 s, a minute
         runs, floor = _render_in_a_child(bench.site(count), k, repeat, bench.env)
         per_entry[k] = statistics.median(runs) / k
         rows.append(
