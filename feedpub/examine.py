@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import xxhash
 
@@ -23,8 +23,7 @@ from feedpub.store import Known
 Job = tuple[SeedFile, str | None]  # a changed seed, and the content hash the index has of it
 
 
-@dataclass(frozen=True, slots=True)
-class Examined:
+class Examined(NamedTuple):  # a tuple: built for every seed read
     """One changed seed as read: its stat and content hash, and its article or why it has none.
 
     `known` is None when the file is gone since the scan. With a `known` and neither an article

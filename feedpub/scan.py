@@ -8,6 +8,7 @@ import stat
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from feedpub.errors import ConfigError
 from feedpub.store import Known
@@ -23,8 +24,7 @@ MARKDOWN_HASH = "md:"
 _OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 
 
-@dataclass(frozen=True, slots=True)
-class SeedFile:
+class SeedFile(NamedTuple):  # a tuple: built for every seed of a walk, faster than a dataclass
     """A seed file as a stat sees it."""
 
     slug: str

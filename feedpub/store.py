@@ -18,6 +18,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from feedpub.errors import StoreError
 from feedpub.model import Article
@@ -84,8 +85,7 @@ BUSY_TIMEOUT = 30.0  # seconds to wait while another process holds the database 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Known:
+class Known(NamedTuple):  # a tuple: built for every row of the index on a full scan
     """What the index knows of a seed file, enough to tell whether it changed."""
 
     size: int
