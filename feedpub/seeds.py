@@ -77,17 +77,17 @@ def parse_seed(
         body=stripped,
         markdown=(body.strip("\n") or None) if markdown else None,
         warnings=tuple(warnings),
-        body_utf8=_bytes_of(stripped, start, body, text, data) if stripped and verbatim else None,
+        body_utf8=_bytes_of(stripped, start, text, data) if stripped and verbatim else None,
         **headers,
     )
 
 
-def _bytes_of(stripped: str, start: int, body: str, text: str, data: bytes) -> bytes:
-    """The bytes of `stripped`: `body` stripped, `body` the text from `start` of `data` decoded.
+def _bytes_of(stripped: str, start: int, text: str, data: bytes) -> bytes:
+    """The bytes of `stripped`, the text from `start` on stripped, `text` being `data` decoded.
 
     Only the text around it is encoded again: a few lines at most, where the body is kilobytes.
     """
-    start += body.find(stripped[0])  # the first character that is not a space: no copy to find it
+    start = text.find(stripped[0], start)  # its first character: only spaces come before it
     head = len(text[:start].encode("utf-8", "surrogatepass"))
     tail = len(text[start + len(stripped) :].encode("utf-8", "surrogatepass"))
     return data[head : len(data) - tail]
