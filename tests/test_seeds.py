@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from dateutil import tz
@@ -256,6 +256,57 @@ def test_any_title_after_a_good_date_parses(title: str, date: str) -> None:
         assert error.reason
     else:
         assert article.title
+
+
+_ISO_DIGITS = st.integers(0, 9999).map("{:04d}".format)
+_TWO = st.integers(0, 99).map("{:02d}".format)
+_ISO_TOKENS = st.one_of(
+    st.builds("{}-{}-{}".format, _ISO_DIGITS, _TWO, _TWO),
+    st.builds("{}-{}-{}T{}:{}:{}".format, _ISO_DIGITS, _TWO, _TWO, _TWO, _TWO, _TWO),
+    st.builds(
+        "{}-{}-{}T{}:{}:{}{}".format, _ISO_DIGITS, _TWO, _TWO, _TWO, _TWO, _TWO,
+        st.one_of(st.just("Z"), st.builds("{}{}:{}".format, st.sampled_from("+-"), _TWO, _TWO)),
+    ),
+)  # fmt: skip
+
+
+def _read_line(line: str, zone: object) -> object:
+    """What parse_seed makes of a seed with `line` first: its date and title, or its error."""
+    try:
+        article = parse(f"{line}\n\nbody\n", timezone=zone)
+    except SeedError as exc:
+        return str(exc)
+    return article.published, article.title, article.warnings
+
+
+@given(_ISO_TOKENS, st.text(), st.sampled_from([UTC, BERLIN, timezone(timedelta(hours=-3))]))
+def test_the_usual_date_line_reads_as_the_general_rules_read_it(
+    token: str, title: str, zone: object
+) -> None:
+    # `date <token> <title>` with one space each side is read by a shorter path; a tab after
+    # `date` sends the same line down the general one. Both must agree, errors included.
+    usual = _read_line(f"date {token} {title}", zone)
+    general = _read_line(f"date\t{token} {title}", zone)
+    assert usual == general
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "date 2023-12-22 ",  # no title: the general rules say so
+        "date 2023-12-22   \t",
+        "date 2023-02-30 Title",
+        "date 1989-12-31T23:59:59Z Title",
+        "date \u0662\u0660\u0662\u0663-12-22 Arabic-Indic digits",
+        "date 2023-12-22T09:30:00+25:00 Title",
+        "date 2023-03-26T02:30:00 In the gap",
+    ],
+)
+def test_usual_looking_lines_fail_as_the_general_rules_say(line: str) -> None:
+    message = _read_line(line, BERLIN)
+    assert isinstance(message, str)
+    assert message.startswith("seeds/x.txt:1: ")
+    assert message == _read_line(line.replace(" ", "\t", 1), BERLIN)
 
 
 def test_headers_fill_the_optional_fields() -> None:
