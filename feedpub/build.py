@@ -190,7 +190,8 @@ def _update_index(
     generation = store.get_meta(GENERATION)
     trusted = snapshot is not None and bool(generation) and snapshot.generation == generation
     changes = _quick_changes(config, snapshot.index, paths) if trusted and snapshot else None
-    files: Mapping[str, SeedFile] = {}  # the full scan's, when there was one
+    known: Mapping[str, Known] = {}  # the index's, when it was read (for a full scan)
+    scanned: StatIndex | None = None  # the full scan's stats, when a snapshot is asked for
     if changes is not None:
         old_of: Callable[[str], Known | None] = store.known_one
         ready_now, unsettled = settled(
@@ -201,8 +202,8 @@ def _update_index(
         trusted = False
         known = store.known()
         old_of = known.get
-        tree = scan_tree(config.seeds_dir)
-        files = tree.files
+        tree = scan_tree(config.seeds_dir, stats=snapshot is not None)
+        scanned = tree.stats
         visible = {slug: old for slug, old in known.items() if not tree.hides(slug)}
         changes = diff(
             tree.files, visible, now_ns=time.time_ns(), settle_ns=int(settle * 1e9), ready=ready
@@ -212,9 +213,10 @@ def _update_index(
         store.set_meta(GENERATION, generation)  # of the index are stale from then on
     report.unsettled = len(changes.unsettled)
     olds = [old_of(seed.slug) for seed in changes.changed]
+    keep = _indexed if trusted else _stat_differs if scanned else None
     indexed = _index_changed(
         store, config, changes.changed, olds, report=report, touched=touched, now=now,
-        stop=stop, progress=progress, keep=trusted,
+        stop=stop, progress=progress, keep=keep,
     )  # fmt: skip
     if report.stopped:
         return touched
@@ -223,9 +225,21 @@ def _update_index(
     report.errors = store.errors()
     if snapshot is not None and trusted:
         report.snapshot = _updated_snapshot(snapshot, indexed, changes, generation)
-    elif snapshot is not None:
-        report.snapshot = _read_snapshot(store, files, generation)
+    elif scanned is not None:
+        report.snapshot = _scanned_snapshot(scanned, indexed, changes.unsettled, known, generation)
     return touched
+
+
+Kept = list[tuple[SeedFile, Known | None]]  # seeds examined, and what the index now has of each
+
+
+def _indexed(seed: SeedFile, stored: Known | None) -> bool:
+    return stored is not None
+
+
+def _stat_differs(seed: SeedFile, stored: Known | None) -> bool:
+    """Whether the index may hold another stat of `seed` than the scan saw, or none of it."""
+    return stored is None or stored.mtime_ns != seed.mtime_ns or stored.size != seed.size
 
 
 def _index_changed(
@@ -239,15 +253,15 @@ def _index_changed(
     now: datetime,
     stop: Callable[[], bool] | None,
     progress: Progress | None,
-    keep: bool,
-) -> list[tuple[SeedFile, Known]]:
+    keep: Callable[[SeedFile, Known | None], bool] | None,
+) -> Kept:
     """Examine and index the changed seeds, `olds` being what the index had of each.
 
-    With `keep`, what the index now holds of each seed's file, for the snapshot's update (only
-    then: a first build would hold them all). Asked to `stop`, it keeps what it indexed in the
+    Returned: each seed that `keep` picks, with what the index now holds of its file (None: the
+    file was not indexed), for the snapshot. Asked to `stop`, it keeps what it indexed in the
     index and sets `report.stopped`.
     """
-    indexed: list[tuple[SeedFile, Known]] = []
+    indexed: Kept = []
     hashes = (old.hash if old else None for old in olds)
     examined = examine_all(config, list(zip(changed, hashes, strict=True)))
     batch: list[Version] = []
@@ -260,7 +274,7 @@ def _index_changed(
             if len(batch) >= BATCH:
                 store.put(batch)
                 batch.clear()
-            if stored is not None and keep:
+            if keep and keep(found.seed, stored):
                 indexed.append((found.seed, stored))
             if progress:
                 progress(done, len(changed))
@@ -282,20 +296,32 @@ def _quick_changes(
     return None if changed is None else Changes(changed=changed, deleted=[], unsettled=[])
 
 
-def _read_snapshot(store: Store, files: Mapping[str, SeedFile], generation: str | None) -> Snapshot:
-    """The index's stats after this run, under the file names that the scan found.
+def _scanned_snapshot(
+    scanned: StatIndex,
+    differing: Kept,
+    unsettled: list[SeedFile],
+    known: Mapping[str, Known],
+    generation: str | None,
+) -> Snapshot:
+    """The index's stats after this run, under the file names that the full scan found.
 
-    A seed of the index with no file in the scan (under a folder that could not be listed) is
-    left out: the next poll cannot list that folder either, and hands over to a scan.
+    They are the scan's, but for the seeds read at other stats than the scan's (`differing`) and
+    those left for a later run (`unsettled`), of which the index has what it had, or nothing. A
+    seed of the index with no file in the scan (under a folder that could not be listed) is left
+    out: the next poll cannot list that folder either, and hands over to a scan.
     """
-    found = ((files.get(slug), size, mtime_ns) for slug, size, mtime_ns in store.stats())
-    rows = ((seed_name(seed), size, mtime_ns) for seed, size, mtime_ns in found if seed)
-    return Snapshot(generation, StatIndex.of(rows))
+    for seed, stored in [*differing, *((seed, None) for seed in unsettled)]:
+        stat = stored if stored is not None else known.get(seed.slug)
+        if stat is None:
+            scanned.drop_slug(seed.slug)
+        else:
+            scanned.set(seed_name(seed), (stat.size, stat.mtime_ns))
+    return Snapshot(generation, scanned)
 
 
 def _updated_snapshot(
     trusted: Snapshot,
-    indexed: list[tuple[SeedFile, Known]],
+    indexed: Kept,
     changes: Changes,
     generation: str | None,
 ) -> Snapshot:
@@ -303,6 +329,8 @@ def _updated_snapshot(
     for slug in changes.deleted:
         trusted.index.drop_slug(slug)
     for seed, known in indexed:
+        if known is None:  # not indexed: the index has what it had, and so has the snapshot
+            continue
         trusted.index.drop_slug(seed.slug)  # a.txt that became a.md keeps its slug
         trusted.index.set(seed_name(seed), (known.size, known.mtime_ns))
     trusted.generation = generation

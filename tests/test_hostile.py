@@ -487,8 +487,8 @@ def _hook_between_scan_and_read(
     states: dict[str, Any] = {}
     real = scan_tree
 
-    def scan_then_meddle(seeds_dir: Path) -> Tree:
-        tree = real(seeds_dir)
+    def scan_then_meddle(seeds_dir: Path, *, stats: bool = False) -> Tree:
+        tree = real(seeds_dir, stats=stats)
         monkeypatch.setattr(feedpub.build, "scan_tree", real)  # once
         between(seeds_dir)
         states.update(file_states(seeds_dir))

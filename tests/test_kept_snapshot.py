@@ -75,10 +75,10 @@ def scans(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     calls: list[Path] = []
     real = scan_tree
 
-    def counting(seeds_dir: Path) -> Any:
+    def counting(seeds_dir: Path, *, stats: bool = False) -> Any:
         if "twin-" not in str(seeds_dir):  # the oracle's scans are not counted
             calls.append(seeds_dir)
-        return real(seeds_dir)
+        return real(seeds_dir, stats=stats)
 
     monkeypatch.setattr(build_module, "scan_tree", counting)
     return calls

@@ -318,9 +318,9 @@ def test_a_trusted_snapshot_spares_the_scan_and_a_stale_one_does_not(
     scans: list[Path] = []
     real = scan_tree
 
-    def counted(seeds_dir: Path) -> Any:
+    def counted(seeds_dir: Path, *, stats: bool = False) -> Any:
         scans.append(seeds_dir)
-        return real(seeds_dir)
+        return real(seeds_dir, stats=stats)
 
     monkeypatch.setattr(feedpub.build, "scan_tree", counted)
     site.write("b", seed_text("B"), mtime_ns=clock())
@@ -334,3 +334,43 @@ def test_a_trusted_snapshot_spares_the_scan_and_a_stale_one_does_not(
     build_once(site.config(), now=FIXED_NOW)  # cron, indexing c: the snapshot is stale
     daemon.run()
     assert len(scans) == 3
+
+
+def test_a_full_scans_snapshot_has_the_index_stats_of_seeds_it_did_not_read_as_scanned(
+    feeds_only: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run with a full scan takes its snapshot from the scan's stats. Where the index has other
+    # stats than the scan saw, the snapshot must have the index's: a seed edited or deleted
+    # between the scan and its read, and seeds left unsettled (known or new).
+    import time
+
+    import feedpub.build
+
+    site, clock = feeds_only, Clock()
+    for slug in ("same", "edited", "gone", "young"):
+        site.write(slug, seed_text(slug.title()), mtime_ns=clock())
+    build_once(site.config(), now=FIXED_NOW)
+    site.write("edited", seed_text("Edited once"), mtime_ns=clock())
+    site.write("new-gone", seed_text("New and gone"), mtime_ns=clock())
+    site.write("gone", seed_text("Gone"), mtime_ns=clock())  # changed, then deleted after the scan
+    site.write("young", seed_text("Young again"), mtime_ns=time.time_ns())  # unsettled, known
+    site.write("newborn", seed_text("Newborn"), mtime_ns=time.time_ns())  # unsettled, new
+    scanned: dict[str, Any] = {}
+    real = scan_tree
+
+    def scan_then_meddle(seeds_dir: Path, *, stats: bool = False) -> Any:
+        tree = real(seeds_dir, stats=stats)
+        scanned.update(tree.files)
+        site.write("edited", seed_text("Edited twice"), mtime_ns=clock())
+        (site.seeds / "gone.txt").unlink()
+        (site.seeds / "new-gone.txt").unlink()
+        return tree
+
+    monkeypatch.setattr(feedpub.build, "scan_tree", scan_then_meddle)
+    report = build_once(site.config(), now=FIXED_NOW, snapshot=Snapshot(), settle=3600)
+    assert report.snapshot is not None
+    assert report.unsettled == 2
+    indexed = {slug: stat for slug, stat in index_stats(site).items() if slug in scanned}
+    assert sorted(indexed) == ["edited", "gone", "same", "young"]
+    assert snapshot_stats(report.snapshot) == indexed
+    assert indexed["edited"] != (scanned["edited"].size, scanned["edited"].mtime_ns)
