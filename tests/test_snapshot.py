@@ -41,7 +41,7 @@ def seed_text(title: str) -> str:
 
 def index_stats(site: Site) -> dict[str, tuple[int, int]]:
     with open_store(site.root / ".publisher" / STATE_FILE) as store:
-        return {slug: (size, mtime) for slug, size, mtime in store.stats()}
+        return {slug: (known.size, known.mtime_ns) for slug, known in store.known().items()}
 
 
 def file_stats(site: Site) -> dict[str, tuple[int, int]]:

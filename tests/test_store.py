@@ -46,7 +46,15 @@ def as_version_3(database: Path) -> None:
     db.close()
 
 
-@pytest.mark.parametrize("downgrade", [as_version_3, as_version_4])
+def as_version_5(database: Path) -> None:
+    """Give an index the covering index of seed stats that version 5 kept."""
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE INDEX seed_stat ON seed (size, mtime_ns)")
+        db.execute("PRAGMA user_version = 5")
+    db.close()
+
+
+@pytest.mark.parametrize("downgrade", [as_version_3, as_version_4, as_version_5])
 def test_an_older_index_is_migrated_and_read_as_it_was_written(
     site: Site, downgrade: Callable[[Path], None]
 ) -> None:
@@ -66,7 +74,10 @@ def test_an_older_index_is_migrated_and_read_as_it_was_written(
     assert migrated == articles
     with sqlite3.connect(database) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_schema")}
     db.close()
+    assert "seed_stat" not in indexes
+    assert "seed_by_date" in indexes
     assert site.build().written == []  # nothing looks changed after the migration
     assert feed_files(site.feeds) == before
     site.write("plain", "date 2024-01-02 Plain\n\nEdited.\n")
