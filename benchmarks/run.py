@@ -224,7 +224,7 @@ def run_size(bench: Bench, count: int) -> None:
     first, cold = paired(
         lambda: Daemon(config).run(expect_new=count),
         lambda: floors.cold_floor(seeds, bench.tmp / "floor.sqlite3"),
-        repeat=1 if count >= BIG else min(3, bench.repeat),
+        repeat=1 if count >= BIG else bench.repeat,  # five pairs: one first build swings 30%
         setup=lambda: _reset(site),
     )
     bench.rows.append(
