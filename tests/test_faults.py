@@ -27,6 +27,7 @@ import feedparser
 import pytest
 from lxml import etree
 
+import feedpub.database
 import feedpub.output
 import feedpub.store
 from feedpub.build import build_once
@@ -590,7 +591,7 @@ def test_a_locked_database_is_waited_for_then_a_clear_error(
     site.build()
     old = file_states(site.feeds)
     site.write("b", "date 2024-01-02 B\n")
-    monkeypatch.setattr(feedpub.store, "BUSY_TIMEOUT", 0.5)  # the real one waits 30 s
+    monkeypatch.setattr(feedpub.database, "BUSY_TIMEOUT", 0.5)  # the real one waits 30 s
     db = site.root / ".publisher" / "state.sqlite3"
     with database_locked_by_another_process(db):
         started = time.monotonic()

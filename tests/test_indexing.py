@@ -11,8 +11,8 @@ import pytest
 
 from feedpub import build
 from feedpub.build import STATE_FILE, build_once
+from feedpub.database import set_aside
 from feedpub.reading import NAME_MAX, _read_at_most, _slug_problem
-from feedpub.store import _set_aside
 from tests.conftest import FIXED_NOW, Site, feed_files, read_feed
 
 
@@ -44,7 +44,7 @@ def test_a_damaged_index_is_set_aside_with_its_rollback_journal(tmp_path: Path) 
     database = tmp_path / STATE_FILE
     for suffix, text in [("", b"damaged"), ("-journal", b"journal"), ("-wal", b"log")]:
         Path(f"{database}{suffix}").write_bytes(text)
-    aside = _set_aside(database)
+    aside = set_aside(database)
     assert aside == tmp_path / f"{STATE_FILE}.damaged-0"
     assert Path(f"{aside}-journal").read_bytes() == b"journal"  # SQLite pairs them by name:
     assert not Path(f"{database}-journal").exists()  # left, it would be played into a new one

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from feedpub.build import STATE_FILE
+from feedpub.database import MIGRATIONS
 from feedpub.model import Article, split_paragraphs
-from feedpub.store import MIGRATIONS, Known, open_store
+from feedpub.store import Known, open_store
 from tests.conftest import FIXED_NOW, Site, feed_files
 
 
