@@ -37,7 +37,8 @@ from tests.conftest import FIXED_NOW, ROOT, Site
 from tests.hostile import check_feeds, file_states, run_publisher
 
 KILLS = 200  # at least this many kills of a running build...
-KILL_BUDGET = 120.0  # ...within this many seconds (about 75 here, two other test runs beside it)
+KILL_BUDGET = 300.0  # ...within this many seconds: 76 s here for a build, 86 for the daemon,
+# on a quiet machine; 120 was too tight when something else kept both cores busy
 SEEDS = 300
 DRIVER = str(ROOT / "tests" / "fault_driver.py")
 DAEMON_KILLS = 200  # kills of the daemon while it publishes, as many as of a build
