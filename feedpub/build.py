@@ -27,11 +27,17 @@ from feedpub.scan import (
     diff,
     poll,
     scan_tree,
-    seed_name,
     settled,
     stat_paths,
 )
-from feedpub.snapshot import Snapshot
+from feedpub.snapshot import (
+    Kept,
+    Snapshot,
+    indexed_seeds,
+    scanned_snapshot,
+    stat_differs,
+    updated_snapshot,
+)
 from feedpub.store import Known, Store, Version, open_store
 
 log = logging.getLogger(__name__)
@@ -213,7 +219,7 @@ def _update_index(
         store.set_meta(GENERATION, generation)  # of the index are stale from then on
     report.unsettled = len(changes.unsettled)
     olds = [old_of(seed.slug) for seed in changes.changed]
-    keep = _indexed if trusted else _stat_differs if scanned else None
+    keep = indexed_seeds if trusted else stat_differs if scanned else None
     indexed = _index_changed(
         store, config, changes.changed, olds, report=report, touched=touched, now=now,
         stop=stop, progress=progress, keep=keep,
@@ -224,22 +230,10 @@ def _update_index(
     report.removed = len(changes.deleted)
     report.errors = store.errors()
     if snapshot is not None and trusted:
-        report.snapshot = _updated_snapshot(snapshot, indexed, changes, generation)
+        report.snapshot = updated_snapshot(snapshot, indexed, changes.deleted, generation)
     elif scanned is not None:
-        report.snapshot = _scanned_snapshot(scanned, indexed, changes.unsettled, known, generation)
+        report.snapshot = scanned_snapshot(scanned, indexed, changes.unsettled, known, generation)
     return touched
-
-
-Kept = list[tuple[SeedFile, Known | None]]  # seeds examined, and what the index now has of each
-
-
-def _indexed(seed: SeedFile, stored: Known | None) -> bool:
-    return stored is not None
-
-
-def _stat_differs(seed: SeedFile, stored: Known | None) -> bool:
-    """Whether the index may hold another stat of `seed` than the scan saw, or none of it."""
-    return stored is None or stored.mtime_ns != seed.mtime_ns or stored.size != seed.size
 
 
 def _index_changed(
@@ -294,47 +288,6 @@ def _quick_changes(
             return changes
     changed = poll(config.seeds_dir, index)
     return None if changed is None else Changes(changed=changed, deleted=[], unsettled=[])
-
-
-def _scanned_snapshot(
-    scanned: StatIndex,
-    differing: Kept,
-    unsettled: list[SeedFile],
-    known: Mapping[str, Known],
-    generation: str | None,
-) -> Snapshot:
-    """The index's stats after this run, under the file names that the full scan found.
-
-    They are the scan's, but for the seeds read at other stats than the scan's (`differing`) and
-    those left for a later run (`unsettled`), of which the index has what it had, or nothing. A
-    seed of the index with no file in the scan (under a folder that could not be listed) is left
-    out: the next poll cannot list that folder either, and hands over to a scan.
-    """
-    for seed, stored in [*differing, *((seed, None) for seed in unsettled)]:
-        stat = stored if stored is not None else known.get(seed.slug)
-        if stat is None:
-            scanned.drop_slug(seed.slug)
-        else:
-            scanned.set(seed_name(seed), (stat.size, stat.mtime_ns))
-    return Snapshot(generation, scanned)
-
-
-def _updated_snapshot(
-    trusted: Snapshot,
-    indexed: Kept,
-    changes: Changes,
-    generation: str | None,
-) -> Snapshot:
-    """The trusted snapshot with what this run read and deleted."""
-    for slug in changes.deleted:
-        trusted.index.drop_slug(slug)
-    for seed, known in indexed:
-        if known is None:  # not indexed: the index has what it had, and so has the snapshot
-            continue
-        trusted.index.drop_slug(seed.slug)  # a.txt that became a.md keeps its slug
-        trusted.index.set(seed_name(seed), (known.size, known.mtime_ns))
-    trusted.generation = generation
-    return trusted
 
 
 def _delete(

@@ -3,6 +3,8 @@
 A poll with a trusted snapshot walks seeds/ without reading the index. It is trusted only while
 the index's generation (a meta value that every run changing the seed table renews, in the same
 transaction) is still the snapshot's: a snapshot can be old, never wrong for its generation.
+A run makes the next one from the trusted snapshot and what it indexed, or, after a full scan,
+from the scan's own stats and the few seeds the index has other stats of.
 
 The file (`.publisher/stats`) is a cache: written whole under a temporary name and renamed, and
 checked with a digest when read. Anything unexpected in it (damage, another version, a kill
@@ -16,10 +18,12 @@ import gc
 import hashlib
 import marshal
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from feedpub.scan import StatIndex
+from feedpub.scan import SeedFile, StatIndex, seed_name
+from feedpub.store import Known
 
 STATS_FILE = "stats"
 _MAGIC = b"feedpub-stats 1\n"
@@ -38,6 +42,61 @@ class Snapshot:
 
     generation: str | None = None  # None: not taken yet, never trusted
     index: StatIndex = field(default_factory=StatIndex)
+
+
+#: Seeds a run examined, with what the index then holds of each file (None: not indexed).
+Kept = list[tuple[SeedFile, Known | None]]
+
+
+def indexed_seeds(seed: SeedFile, stored: Known | None) -> bool:
+    """What a trusted snapshot's update needs of a run: every seed it indexed."""
+    return stored is not None
+
+
+def stat_differs(seed: SeedFile, stored: Known | None) -> bool:
+    """What a full scan's snapshot needs: seeds whose stat in the index is not the scan's, or none.
+
+    That is, read at other stats than the scan saw (edited since), or not indexed at all.
+    """
+    return stored is None or stored.mtime_ns != seed.mtime_ns or stored.size != seed.size
+
+
+def scanned_snapshot(
+    scanned: StatIndex,
+    differing: Kept,
+    unsettled: list[SeedFile],
+    known: Mapping[str, Known],
+    generation: str | None,
+) -> Snapshot:
+    """The index's stats after a run, under the file names that its full scan found.
+
+    They are the scan's, but for the seeds read at other stats than the scan's (`differing`) and
+    those left for a later run (`unsettled`), of which the index has what it had (`known`), or
+    nothing. A seed of the index with no file in the scan (under a folder that could not be
+    listed) is left out: the next poll cannot list that folder either, and hands over to a scan.
+    """
+    for seed, stored in [*differing, *((seed, None) for seed in unsettled)]:
+        stat = stored if stored is not None else known.get(seed.slug)
+        if stat is None:
+            scanned.drop_slug(seed.slug)
+        else:
+            scanned.set(seed_name(seed), (stat.size, stat.mtime_ns))
+    return Snapshot(generation, scanned)
+
+
+def updated_snapshot(
+    trusted: Snapshot, indexed: Kept, deleted: list[str], generation: str | None
+) -> Snapshot:
+    """The trusted snapshot with what a run read and deleted; updated in place."""
+    for slug in deleted:
+        trusted.index.drop_slug(slug)
+    for seed, known in indexed:
+        if known is None:  # not indexed: the index has what it had, and so has the snapshot
+            continue
+        trusted.index.drop_slug(seed.slug)  # a.txt that became a.md keeps its slug
+        trusted.index.set(seed_name(seed), (known.size, known.mtime_ns))
+    trusted.generation = generation
+    return trusted
 
 
 def load_snapshot(state_dir: Path) -> Snapshot:
