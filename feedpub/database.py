@@ -88,6 +88,7 @@ def is_damaged(exc: sqlite3.Error) -> bool:
 
 
 def explain(path: Path, exc: sqlite3.Error) -> str:
+    """A StoreError's message for the database at `path`: a lock held too long, or SQLite's."""
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return (
@@ -102,6 +103,10 @@ class _Damaged(sqlite3.DatabaseError):
 
 
 def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    """A connection to the index at `path`, created private and migrated (never when `readonly`).
+
+    The integrity check runs unless the file is as a run last closed it, checked.
+    """
     if readonly:
         if not path.exists():
             raise StoreError(f"{path}: no state database yet; run 'publisher build' first")
