@@ -106,8 +106,8 @@ def scan_tree(seeds_dir: Path, *, stats: bool = False) -> Tree:
                 del stat_folders[prefix][os.path.basename(seed.path)]
             continue
         seeds[seed.slug] = seed
-    index = StatIndex({prefix: names for prefix, names in stat_folders.items() if names})
-    return Tree(seeds, tuple(sorted(unlisted)), index if stats else None)
+    index = StatIndex({p: names for p, names in stat_folders.items() if names}) if stats else None
+    return Tree(seeds, tuple(sorted(unlisted)), index)
 
 
 def is_markdown(seed: SeedFile) -> bool:

@@ -303,7 +303,7 @@ def _read_date_line(
     title = title.strip()
     if not title:
         raise SeedError(source, 1, "missing title after the date")
-    return rest.split()[0], title, moment, warnings
+    return rest.split(maxsplit=1)[0], title, moment, warnings  # the word, for messages
 
 
 def _parse_iso(token: str, *, source: str, timezone: tzinfo, checked: bool = False) -> datetime:
