@@ -507,6 +507,19 @@ def _overwrite(data: bytes, suffix: str = "", at: int = 0) -> Any:
     return damage
 
 
+def _overwrite_page(data: bytes, page: int) -> Any:
+    """Overwrite the start of the database's page number `page` (from 1), whatever its size."""
+
+    def damage(db: Path) -> None:
+        with db.open("r+b") as file:
+            file.seek(16)  # the page size, as the file's header gives it
+            size = int.from_bytes(file.read(2), "big")
+            file.seek((page - 1) * (65536 if size == 1 else size))
+            file.write(data)
+
+    return damage
+
+
 GARBAGE = random.Random(5).randbytes(64 * 1024)  # noqa: S311 - test data
 DAMAGES = {  # how the database is damaged: set aside, or used as it is
     "deleted": (lambda db: db.unlink(), False),
@@ -514,7 +527,7 @@ DAMAGES = {  # how the database is damaged: set aside, or used as it is
     "truncated-to-100-bytes": (lambda db: os.truncate(db, 100), True),
     "garbage": (lambda db: db.write_bytes(GARBAGE), True),
     "zeros": (lambda db: db.write_bytes(bytes(len(GARBAGE))), True),
-    "a-page-of-garbage": (_overwrite(GARBAGE[:600], at=3 * 4096), True),
+    "a-page-of-garbage": (_overwrite_page(GARBAGE[:600], page=4), True),
     "wal-of-garbage": (_overwrite(GARBAGE, "-wal"), False),  # SQLite checks and ignores it
     "shm-of-garbage": (_overwrite(GARBAGE[:32768], "-shm"), False),  # ...and rebuilds this one
 }

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from feedpub.build import STATE_FILE
-from feedpub.database import MIGRATIONS
+from feedpub.database import MIGRATIONS, PAGE_SIZE, WAL_BYTES, connect
 from feedpub.model import Article, split_paragraphs
 from feedpub.store import Known, open_store
 from tests.conftest import FIXED_NOW, Site, feed_files
@@ -88,6 +88,41 @@ def test_an_older_index_is_migrated_and_read_as_it_was_written(
         assert store.stored("plain") is not None
         assert store.stored("plain").article.paragraphs == ("Edited.",)  # type: ignore[union-attr]
         assert store.stored("tagged").article == articles["tagged"]  # type: ignore[union-attr]
+
+
+def _pages(database: Path) -> tuple[int, int]:
+    """(page size, WAL pages before a checkpoint) of a connection as a run opens it."""
+    connection = connect(database, readonly=False)
+    try:
+        size = connection.execute("PRAGMA page_size").fetchone()[0]
+        return size, connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    finally:
+        connection.close()
+
+
+def test_a_new_index_holds_a_seed_in_one_page_and_an_older_one_keeps_its_pages(
+    site: Site,
+) -> None:
+    body = "\n\n".join(f"Paragraph {n}: " + "words of a long article " * 12 for n in range(20))
+    site.write("long", f"date 2024-01-02 Long\n\n{body}\n")
+    site.write("short", "date 2024-01-03 Short\n\nA line.\n")
+    site.build()
+    database = site.root / ".publisher" / STATE_FILE
+    assert len(body.encode()) > 4096  # a row that SQLite's default pages would spill
+    assert _pages(database) == (PAGE_SIZE, WAL_BYTES // PAGE_SIZE)
+    before = feed_files(site.feeds)
+    with sqlite3.connect(database, isolation_level=None) as db:  # as older publishers made it
+        db.execute("PRAGMA journal_mode = DELETE")
+        db.execute("PRAGMA page_size = 4096")
+        db.execute("VACUUM")
+    db.close()
+    assert _pages(database) == (4096, 1000)  # kept, with SQLite's usual WAL of 4 MB
+    assert site.build().written == []
+    assert feed_files(site.feeds) == before
+    site.write("short", "date 2024-01-03 Short\n\nEdited.\n")
+    assert site.build().updated == 1
+    assert _pages(database)[0] == 4096
+    assert "Edited." in site.atom().entries[0].content[0].value
 
 
 @pytest.mark.parametrize(
