@@ -90,12 +90,23 @@ def test_an_older_index_is_migrated_and_read_as_it_was_written(
         assert store.stored("tagged").article == articles["tagged"]  # type: ignore[union-attr]
 
 
-def _pages(database: Path) -> tuple[int, int]:
-    """(page size, WAL pages before a checkpoint) of a connection as a run opens it."""
+def _pages(database: Path) -> tuple[int, int, int | None]:
+    """(page size, WAL pages before a checkpoint, overflow pages of the seed table).
+
+    The first two as a run's connection has them; the last from SQLite's dbstat table, None
+    where this SQLite is built without it.
+    """
     connection = connect(database, readonly=False)
     try:
         size = connection.execute("PRAGMA page_size").fetchone()[0]
-        return size, connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        wal = connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        try:
+            overflow = connection.execute(
+                "SELECT count(*) FROM dbstat WHERE name = 'seed' AND pagetype = 'overflow'"
+            ).fetchone()[0]
+        except sqlite3.OperationalError:  # "no such table: dbstat"
+            overflow = None
+        return size, wal, overflow
     finally:
         connection.close()
 
@@ -109,14 +120,18 @@ def test_a_new_index_holds_a_seed_in_one_page_and_an_older_one_keeps_its_pages(
     site.build()
     database = site.root / ".publisher" / STATE_FILE
     assert len(body.encode()) > 4096  # a row that SQLite's default pages would spill
-    assert _pages(database) == (PAGE_SIZE, WAL_BYTES // PAGE_SIZE)
+    size, wal, overflow = _pages(database)
+    assert (size, wal) == (PAGE_SIZE, WAL_BYTES // PAGE_SIZE)
+    assert overflow in (0, None)  # no row spilled out of its page
     before = feed_files(site.feeds)
     with sqlite3.connect(database, isolation_level=None) as db:  # as older publishers made it
         db.execute("PRAGMA journal_mode = DELETE")
         db.execute("PRAGMA page_size = 4096")
         db.execute("VACUUM")
     db.close()
-    assert _pages(database) == (4096, 1000)  # kept, with SQLite's usual WAL of 4 MB
+    size, wal, overflow = _pages(database)
+    assert (size, wal) == (4096, 1000)  # kept, with SQLite's usual WAL of 4 MB
+    assert overflow is None or overflow > 0  # the long seed's row spills out of its page there
     assert site.build().written == []
     assert feed_files(site.feeds) == before
     site.write("short", "date 2024-01-03 Short\n\nEdited.\n")
