@@ -19,17 +19,9 @@ from feedpub.config import Config
 from feedpub.examine import Examined, examine_all
 from feedpub.model import entry_id, tag_slug
 from feedpub.output import remove_stale_temporaries, site_lock
+from feedpub.poll import poll, stat_paths
 from feedpub.publish import Touched, publish
-from feedpub.scan import (
-    Changes,
-    SeedFile,
-    StatIndex,
-    diff,
-    poll,
-    scan_tree,
-    settled,
-    stat_paths,
-)
+from feedpub.scan import Changes, SeedFile, StatIndex, diff, scan_tree, settled
 from feedpub.snapshot import (
     Kept,
     Snapshot,
