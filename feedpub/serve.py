@@ -21,10 +21,9 @@ import stat
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import FileIO
@@ -35,14 +34,16 @@ from urllib.parse import unquote
 
 from feedpub import __version__
 from feedpub.errors import ConfigError
+from feedpub.headers import (
+    COMPRESSIBLE,
+    accepts_gzip,
+    cache_control,
+    content_type,
+    is_not_modified,
+)
 
 log = logging.getLogger(__name__)
 
-SHORT_CACHE = "public, max-age=60"  # subscription documents and pages: readers see news soon
-# Full archive pages change only when one of their entries is edited or withdrawn: a week, and no
-# `immutable`, so that such a change still reaches readers.
-LONG_CACHE = "public, max-age=604800"
-ARCHIVE_DIR = "archive"
 INDEX = "index.html"
 CLIENT_TIMEOUT = 30.0  # seconds a connection may stay silent before its thread gives up
 SHUTDOWN_POLL = 0.1  # seconds between the listener's checks for shutdown()
@@ -50,18 +51,6 @@ BACKLOG = 128  # connections waiting to be accepted: 5, the default, drops a bur
 CACHE_BYTES = 64 << 20  # gzip bodies kept in memory, at most
 CACHE_ENTRIES = 4096
 
-_BY_SUFFIX = {
-    ".json": "application/feed+json; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".xml": "application/xml; charset=utf-8",
-}
-_ATOM = "application/atom+xml; charset=utf-8"
-_RSS = "application/rss+xml; charset=utf-8"
-_BINARY = "application/octet-stream"
-_COMPRESSIBLE = frozenset({_ATOM, _RSS, *_BY_SUFFIX.values()})
-_ARCHIVE_PAGE = re.compile(r"([1-9][0-9]{0,17})\.(.+)", re.DOTALL)
-_QUOTED_TAG = re.compile(r'(?:W/)?"([^"]*)"')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TEXT_HEADERS = {
     "Content-Type": "text/plain; charset=utf-8",
@@ -70,82 +59,6 @@ _TEXT_HEADERS = {
 }
 
 _Key: TypeAlias = tuple[str, int, int, int, int]  # path, device, inode, size, mtime_ns
-
-
-def content_type(name: str) -> str:
-    """The Content-Type of a file in feeds/, from its name."""
-    name = name.lower()
-    if name == "atom.xml" or name.endswith(".atom.xml"):
-        return _ATOM
-    if name == "rss.xml" or name.endswith(".rss.xml"):
-        return _RSS
-    return _BY_SUFFIX.get(PurePosixPath(name).suffix, _BINARY)
-
-
-def cache_control(rel: PurePosixPath, siblings: Callable[[], Iterable[str]]) -> str:
-    """The Cache-Control of the file at `rel` in feeds/; `siblings` lists the names beside it.
-
-    Archive pages are `archive/<N>.<rest>`, N a positive integer. The newest page is still
-    filling, and while the archive is young the first page fills while an empty second one
-    already exists; so a page counts as full when a page at least two numbers higher and with the
-    same <rest> exists. Full pages may be cached for a week; everything else for a minute.
-    """
-    page = _ARCHIVE_PAGE.fullmatch(rel.name)
-    if page is None or rel.parent != PurePosixPath(ARCHIVE_DIR):
-        return SHORT_CACHE
-    number, rest = int(page[1]), page[2]
-    for name in siblings():
-        other = _ARCHIVE_PAGE.fullmatch(name)
-        if other is not None and other[2] == rest and int(other[1]) > number + 1:
-            return LONG_CACHE
-    return SHORT_CACHE
-
-
-def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an Accept-Encoding value allows gzip (RFC 9110, 12.5.3); q=0 refuses it."""
-    if not accept_encoding:
-        return False
-    weights: dict[str, float] = {}
-    for item in accept_encoding.split(","):
-        coding, _, params = item.partition(";")
-        weights.setdefault(coding.strip().lower(), _qvalue(params))
-    for coding in ("gzip", "x-gzip", "*"):
-        if coding in weights:
-            return weights[coding] > 0
-    return False
-
-
-def _qvalue(params: str) -> float:
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                return float(value.strip())
-            except ValueError:
-                return 0.0  # unreadable: identity is always acceptable, so refuse the coding
-    return 1.0
-
-
-def is_not_modified(
-    if_none_match: str | None, if_modified_since: str | None, *, etag: str, mtime: float
-) -> bool:
-    """Whether a GET or HEAD with these validators gets 304 (RFC 9110, 13.1.2 and 13.1.3).
-
-    If-None-Match wins when present, compared weakly; If-Modified-Since counts only without it,
-    and a value that is not an HTTP date is ignored.
-    """
-    if if_none_match is not None:
-        tags = _QUOTED_TAG.findall(if_none_match)
-        return if_none_match.strip() == "*" or etag.strip('"') in tags
-    if if_modified_since is None:
-        return False
-    try:
-        since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return False
-    if since.tzinfo is None:  # "-0000": an HTTP date is UTC all the same
-        since = since.replace(tzinfo=UTC)
-    return int(mtime) <= since.timestamp()
 
 
 class _Refusal(Exception):
@@ -359,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_file(self, found: _Found, representations: _Representations) -> None:
         kind = content_type(found.rel.name)
-        compressible = kind in _COMPRESSIBLE
+        compressible = kind in COMPRESSIBLE
         zipped = compressible and accepts_gzip(self._header("Accept-Encoding"))
         digest = representations.digest(found)
         etag = f'"{digest}-gz"' if zipped else f'"{digest}"'

@@ -23,15 +23,15 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from feedpub.errors import ConfigError
-from feedpub.serve import (
+from feedpub.headers import (
     LONG_CACHE,
     SHORT_CACHE,
     accepts_gzip,
     cache_control,
     content_type,
     is_not_modified,
-    start_server,
 )
+from feedpub.serve import start_server
 from tests.conftest import ROOT, Site
 
 HOST = "127.0.0.1"
