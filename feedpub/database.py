@@ -79,9 +79,11 @@ DROP INDEX IF EXISTS seed_stat;
 MIGRATIONS: tuple[str, ...] = (SCHEMA, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_5, SCHEMA_6)
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 30.0  # seconds to wait while another process holds the database locked
-#: A new index's page size. A seed's row (its body is a few KB) fits in one page of 32 KiB; in
-#: SQLite's default 4 KiB it spills into a chain of overflow pages, and inserting it took 21-30
-#: us against 14. An index made with other pages keeps them: deleting it rebuilds it.
+#: A new index's page size. A row of a WITHOUT ROWID table keeps at most about a quarter of a
+#: page in it: about 8 KB of 32 KiB, and the rest of a seed's row (its body is a few KB) goes to
+#: a chain of overflow pages. In SQLite's default 4 KiB pages that is all but 1 KB of every
+#: row, and inserting one took 21-30 us against 14. An index made with other pages keeps them:
+#: deleting it rebuilds it.
 PAGE_SIZE = 32768
 #: The WAL's size before it is checkpointed: SQLite's default of 1,000 pages of 4 KiB, in bytes,
 #: whatever the page size (1,000 pages of 32 KiB would let it grow to 32 MB).
@@ -135,8 +137,6 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
             connection.execute("PRAGMA journal_mode = WAL")
         else:  # a new index; in one that has pages already, this changes nothing
             connection.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
-        connection.execute(f"PRAGMA wal_autocheckpoint = {max(WAL_BYTES // page_size, 1)}")
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA synchronous = NORMAL")
         if not checked:
@@ -144,6 +144,9 @@ def connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
             if problems != ["ok"]:
                 raise _Damaged("; ".join(problems[:3]))
         _migrate(connection, path)
+        # Read once the file has pages: before, a size asked for but not yet written shows.
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        connection.execute(f"PRAGMA wal_autocheckpoint = {max(WAL_BYTES // page_size, 1)}")
     except BaseException:
         connection.close()
         raise

@@ -1,5 +1,6 @@
-"""What HTTP says of a file in feeds/: its type, how long it may be cached, gzip, and
-whether a conditional GET is answered 304 (RFC 9110). Pure: no socket, no file.
+"""What HTTP says of a file in feeds/: type, cache lifetime, gzip, conditional GET.
+
+RFC 9110's rules as `publisher serve` applies them. Pure: no socket, no file.
 """
 
 from __future__ import annotations
