@@ -52,10 +52,17 @@ def scan_floor(folder: str) -> int:
     return count
 
 
-def cold_floor(seeds: Path, database: Path, *, newest: int = 50) -> list[bytes]:
-    """Read and parse every seed, index all in one transaction, render the newest with feedgen."""
+def cold_floor(
+    seeds: Path, database: Path, *, newest: int = 50, page_size: int | None = None
+) -> list[bytes]:
+    """Read and parse every seed, index all in one transaction, render the newest with feedgen.
+
+    SQLite's defaults, as a plain script has them; with `page_size`, pages of that size.
+    """
     database.unlink(missing_ok=True)
     with sqlite3.connect(database) as db:
+        if page_size:
+            db.execute(f"PRAGMA page_size = {page_size}")
         db.execute(
             "CREATE TABLE seed (slug TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
             " published INTEGER, title TEXT, body TEXT) WITHOUT ROWID"
