@@ -250,7 +250,7 @@ def run_size(bench: Bench, count: int) -> None:
         Row(bench.label("5 first build, in process"), n, first, cold, "<=1.3x cold floor", 1.3,
             applies=count == 10_000 and judged)
     )  # fmt: skip
-    if paged and page_size:
+    if page_size:  # then `paged` has its runs
         label = f"5 the same, floor with {page_size // 1024} KiB pages"
         bench.rows.append(
             Row(bench.label(label), n, first, paged[0], "<=1.3x (reference)", 1.3, applies=False)

@@ -291,19 +291,19 @@ def _read_date_line(
         shown = line.strip()[:60]
         raise SeedError(source, 1, f"expected 'date <DATE> <TITLE>', found {shown!r}")
     rest = match["rest"]
+    word, *tail = rest.split(maxsplit=1)  # the date, when it is ISO; messages name it either way
     warnings: list[Problem] = []
     if _LOOKS_RFC.match(rest):
         moment, title, warning = _parse_rfc2822(rest, source=source)
         if warning:
             warnings.append(Problem(source, 1, warning))
     else:
-        token, *tail = rest.split(maxsplit=1)
         title = tail[0] if tail else ""
-        moment = _parse_iso(token, source=source, timezone=timezone)
+        moment = _parse_iso(word, source=source, timezone=timezone)
     title = title.strip()
     if not title:
         raise SeedError(source, 1, "missing title after the date")
-    return rest.split(maxsplit=1)[0], title, moment, warnings  # the word, for messages
+    return word, title, moment, warnings
 
 
 def _parse_iso(token: str, *, source: str, timezone: tzinfo, checked: bool = False) -> datetime:
