@@ -243,7 +243,9 @@ def run_size(bench: Bench, count: int) -> None:
     first, (cold, *paged) = alternated(
         lambda: Daemon(config).run(expect_new=count),
         cold_floors,
-        repeat=1 if count >= BIG else bench.repeat,  # five pairs: one first build swings 30%
+        # One first build swings 30% on a shared machine, and a median of five rounds moved the
+        # ratio by 0.2 between runs: eleven rounds by default (about 25 s at 10,000).
+        repeat=1 if count >= BIG else 2 * bench.repeat + 1,
         setup=lambda: _reset(site),
     )
     bench.rows.append(
@@ -486,7 +488,9 @@ def render_rows(bench: Bench, count: int) -> list[Row]:
     per_entry: dict[int, float] = {}
     for k in (k for k in RENDER_KS if k <= count):
         progress(f"render K={k:,} (target 6)")
-        repeat = bench.repeat if k <= 500 else 3  # K=50,000: three samples of 10-14 s, a minute
+        # K=50,000: three samples of 10-14 s, a minute. Below, a render is quick, and a median of
+        # five swung past the target on a busy machine: three times as many samples.
+        repeat = 3 * bench.repeat if k <= 5_000 else 3
         runs, floor = _render_in_a_child(bench.site(count), k, repeat, bench.env)
         per_entry[k] = statistics.median(runs) / k
         rows.append(
@@ -728,17 +732,18 @@ def header(load: tuple[float, float, float], seconds: float) -> str:
 
 
 def table(rows: Sequence[Row]) -> str:
-    head = ("case", "N", "median", "min", "max", "floor median", "ratio", "target", "met")
+    head = ("case", "N", "runs", "median", "min", "max", "floor median", "ratio", "target", "met")
     lines = [head]
     for row in rows:
         if not row.values:
-            lines.append((row.case, row.n, "-", "-", "-", "-", "-", row.target, row.met()))
+            lines.append((row.case, row.n, "-", "-", "-", "-", "-", "-", row.target, row.met()))
             continue
         ratio = row.ratio()
         lines.append(
             (
                 row.case,
                 row.n,
+                str(len(row.values)),
                 _show(statistics.median(row.values), row.unit),
                 _show(min(row.values), row.unit),
                 _show(max(row.values), row.unit),
