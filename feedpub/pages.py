@@ -32,6 +32,12 @@ _UNPARSABLE = re.compile(
     )
     + "]"
 )
+# Those and more, in a few ranges: a quick look first. A character is tried against the items of
+# a class in turn, and with the 34 noncharacters above a page of 3,000 characters took 150 us (a
+# tenth of a first build) against 6 us. Text with none of these, emoji included, is clean as it is.
+_MAYBE_UNPARSABLE = re.compile(
+    "[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff\U0001fffe-\U0010ffff]"
+)
 _SAFE_SCHEMES = ("http", "https", "")
 _SEP = " \u00b7 "
 
@@ -201,4 +207,4 @@ def _text(value: str) -> str:
 
 
 def _clean(value: str) -> str:
-    return _UNPARSABLE.sub("", value)
+    return _UNPARSABLE.sub("", value) if _MAYBE_UNPARSABLE.search(value) else value

@@ -234,6 +234,26 @@ def test_characters_html_forbids_are_dropped() -> None:
         assert "abcdefghij" in {text(h) for h in [*root.iter("h1"), *root.iter("h2")]}
 
 
+NONCHARACTERS = [
+    chr(plane + low) for plane in range(0, 0x110000, 0x10000) for low in (0xFFFE, 0xFFFF)
+]
+
+
+@pytest.mark.parametrize("bad", ["\x01", "\x9f", "\udfff", "\ufdef", *NONCHARACTERS])
+def test_each_character_html_forbids_is_dropped_alone(bad: str) -> None:
+    item = entry(title=f"a{bad}b", content_html=f"<p>c{bad}d</p>")
+    root = parse(article(item, INFO))
+    assert text(find(root, "body/main/article/h1")) == "ab"
+    assert "cd" in {text(p) for p in root.iter("p")}
+
+
+def test_text_beyond_the_first_plane_is_kept() -> None:
+    kept = "a\U0001f642b\U0001fffdc\U00020000d\U0010fffde"  # emoji, CJK, last private use
+    root = parse(article(entry(title=kept, content_html=f"<p>{kept}</p>"), INFO))
+    assert text(find(root, "body/main/article/h1")) == kept
+    assert kept in {text(p) for p in root.iter("p")}
+
+
 @given(title=PLAIN_TEXT, summary=PLAIN_TEXT, tag=PLAIN_TEXT)
 def test_any_text_reads_back_as_itself(title: str, summary: str, tag: str) -> None:
     item = entry(title=title, summary=summary, tags=(tag,), content_html=None)
