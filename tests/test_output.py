@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from feedpub.errors import OutputError
-from feedpub.output import TEMP_PREFIX, Batch
+from feedpub.output import SYNC_GROUP, TEMP_PREFIX, Batch
 from tests.conftest import Site
 
 
@@ -74,6 +74,72 @@ def test_a_failed_rename_keeps_the_old_file_and_leaves_no_temporary(
         batch.commit()
     assert (first.read_bytes(), second.read_bytes()) == (b"new 1", b"old 2")
     assert temporaries(tmp_path) == []
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_every_temporary_is_fsynced_before_any_is_renamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: set[int] = set()  # inodes
+    replaced: list[bool] = []  # whether each renamed file was fsynced first
+    most_open = 0
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        nonlocal most_open
+        most_open = max(most_open, open_descriptors())
+        real_fsync(fd)
+        synced.add(os.fstat(fd).st_ino)
+
+    def replace(source: str, target: Path) -> None:
+        replaced.append(os.stat(source).st_ino in synced)
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    before = open_descriptors()
+    batch = Batch(limit=300)
+    count = 3 * SYNC_GROUP + 5
+    for number in range(count):
+        batch.write_if_changed(tmp_path / f"{number}.xml", b"x" * number)
+    batch.commit()
+    assert replaced == [True] * count
+    assert most_open <= before + SYNC_GROUP + 1  # descriptors held while waiting for a group
+    assert open_descriptors() == before
+    assert [(tmp_path / f"{n}.xml").read_bytes() for n in range(count)] == [
+        b"x" * n for n in range(count)
+    ]
+
+
+def test_a_failed_fsync_names_its_file_and_leaves_the_old_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [tmp_path / f"{number}.xml" for number in range(10)]
+    for path in names:
+        path.write_bytes(b"old")
+    real_fsync = os.fsync
+    calls = 0
+
+    def fsync(fd: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 4:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    before = open_descriptors()
+    batch = Batch()
+    for path in names:
+        batch.write_if_changed(path, b"new")
+    with pytest.raises(OutputError, match=f"^{names[3]}: cannot write: Input/output error"):
+        batch.commit()
+    assert [path.read_bytes() for path in names] == [b"old"] * 10
+    assert temporaries(tmp_path) == []
+    assert open_descriptors() == before
 
 
 def test_abort_removes_the_temporaries_and_keeps_the_old_files(tmp_path: Path) -> None:
