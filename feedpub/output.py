@@ -64,11 +64,12 @@ class Batch:
             return False
         try:
             _make_folders(path.parent)
-            fd, self._pending[path] = _written_temporary(path, data)
+            fd, temp = _written_temporary(path, data)
         except OSError as exc:
             self.abort()
             raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-        self._unsynced[path] = fd
+        self._unsynced[path] = fd  # first: a temporary pending is one known to need its fsync
+        self._pending[path] = temp
         if len(self._pending) >= self._limit:
             self.commit()
         elif len(self._unsynced) >= SYNC_GROUP:
@@ -81,9 +82,9 @@ class Batch:
 
     def commit(self) -> None:
         """Rename every temporary over its target, then fsync each folder once."""
-        self._sync()
         renamed: dict[Path, None] = {}  # the folders, in order
         try:
+            self._sync()
             for path, temp in list(self._pending.items()):
                 try:
                     os.replace(temp, path)
@@ -116,16 +117,23 @@ class Batch:
         self._pending.clear()
 
     def _sync(self) -> None:
-        """fsync the temporaries written since the last time: one journal commit serves many."""
-        while self._unsynced:
-            path = next(iter(self._unsynced))  # in the order written
-            fd = self._unsynced.pop(path)
-            try:
-                os.fsync(fd)
-            except OSError as exc:
-                self.abort()
-                raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-            finally:
+        """fsync the temporaries written since the last time, in the order written.
+
+        A temporary counts as synced only once every fsync of the group is done: a failure or an
+        interrupt in between aborts the batch, and nothing unsynced is ever renamed.
+        """
+        try:
+            for path, fd in self._unsynced.items():
+                try:
+                    os.fsync(fd)
+                except OSError as exc:
+                    raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        except BaseException:
+            self.abort()
+            raise
+        while self._unsynced:  # one at a time: a descriptor is never closed twice
+            _, fd = self._unsynced.popitem()
+            with contextlib.suppress(OSError):  # its bytes are on disk already
                 os.close(fd)
 
     def _forget(self, path: Path) -> None:
@@ -156,9 +164,11 @@ def _durable_temporary(path: Path, data: bytes) -> str:
         os.fsync(fd)
     except BaseException:
         with contextlib.suppress(OSError):
+            os.close(fd)
+        with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    finally:
+    with contextlib.suppress(OSError):  # its bytes are on disk already
         os.close(fd)
     return temp
 

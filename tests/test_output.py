@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,7 @@ def test_a_failed_rename_keeps_the_old_file_and_leaves_no_temporary(
 
 
 def open_descriptors() -> int:
+    gc.collect()  # a file object an earlier test dropped would close its descriptor mid-count
     return len(os.listdir("/proc/self/fd"))
 
 
@@ -90,7 +93,7 @@ def test_every_temporary_is_fsynced_before_any_is_renamed(
 
     def fsync(fd: int) -> None:
         nonlocal most_open
-        most_open = max(most_open, open_descriptors())
+        most_open = max(most_open, len(os.listdir("/proc/self/fd")))
         real_fsync(fd)
         synced.add(os.fstat(fd).st_ino)
 
@@ -120,26 +123,74 @@ def test_a_failed_fsync_names_its_file_and_leaves_the_old_ones(
     names = [tmp_path / f"{number}.xml" for number in range(10)]
     for path in names:
         path.write_bytes(b"old")
-    real_fsync = os.fsync
-    calls = 0
-
-    def fsync(fd: int) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 4:
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    failing = FailingFsync(on_call=4, error=OSError(errno.EIO, os.strerror(errno.EIO)))
+    monkeypatch.setattr(os, "fsync", failing)
     before = open_descriptors()
     batch = Batch()
     for path in names:
         batch.write_if_changed(path, b"new")
-    with pytest.raises(OutputError, match=f"^{names[3]}: cannot write: Input/output error"):
+    with pytest.raises(OutputError, match="^" + re.escape(f"{names[3]}: {EIO}")):
         batch.commit()
     assert [path.read_bytes() for path in names] == [b"old"] * 10
     assert temporaries(tmp_path) == []
     assert open_descriptors() == before
+
+
+def test_a_group_whose_fsync_fails_while_writing_leaves_the_old_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [tmp_path / f"{number}.xml" for number in range(SYNC_GROUP)]
+    for path in names:
+        path.write_bytes(b"old")
+    failing = FailingFsync(on_call=3, error=OSError(errno.EIO, os.strerror(errno.EIO)))
+    monkeypatch.setattr(os, "fsync", failing)
+    before = open_descriptors()
+    batch = Batch()
+    for path in names[:-1]:
+        batch.write_if_changed(path, b"new")
+    with pytest.raises(OutputError, match="^" + re.escape(f"{names[2]}: {EIO}")):
+        batch.write_if_changed(names[-1], b"new")  # the group is full: it is fsynced now
+    assert [path.read_bytes() for path in names] == [b"old"] * SYNC_GROUP
+    assert temporaries(tmp_path) == []
+    assert open_descriptors() == before
+
+
+def test_an_interrupted_fsync_renames_nothing_then_or_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [tmp_path / f"{number}.xml" for number in range(5)]
+    for path in names:
+        path.write_bytes(b"old")
+    monkeypatch.setattr(os, "fsync", FailingFsync(on_call=2, error=KeyboardInterrupt()))
+    before = open_descriptors()
+    batch = Batch()
+    for path in names:
+        batch.write_if_changed(path, b"new")
+    with pytest.raises(KeyboardInterrupt):
+        batch.commit()
+    batch.commit()  # whatever was written before the interrupt is not renamed now
+    assert [path.read_bytes() for path in names] == [b"old"] * 5
+    assert temporaries(tmp_path) == []
+    assert open_descriptors() == before
+
+
+EIO = f"cannot write: {os.strerror(errno.EIO)}"
+
+
+class FailingFsync:
+    """os.fsync that raises `error` on its `on_call`-th call, and works on the others."""
+
+    def __init__(self, *, on_call: int, error: BaseException) -> None:
+        self.calls = 0
+        self.on_call = on_call
+        self.error = error
+        self.real = os.fsync
+
+    def __call__(self, fd: int) -> None:
+        self.calls += 1
+        if self.calls == self.on_call:
+            raise self.error
+        self.real(fd)
 
 
 def test_abort_removes_the_temporaries_and_keeps_the_old_files(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from feedpub import pages
 from feedpub.model import Entry, FeedInfo
 from feedpub.pages import (
     ATOM_TYPE,
@@ -245,6 +246,12 @@ def test_each_character_html_forbids_is_dropped_alone(bad: str) -> None:
     root = parse(article(item, INFO))
     assert text(find(root, "body/main/article/h1")) == "ab"
     assert "cd" in {text(p) for p in root.iter("p")}
+
+
+def test_the_quick_look_for_forbidden_characters_misses_none() -> None:
+    exact, quick = pages._UNPARSABLE, pages._MAYBE_UNPARSABLE  # _clean skips `exact` unless `quick`
+    missed = [c for c in map(chr, range(0x110000)) if exact.match(c) and not quick.match(c)]
+    assert missed == []
 
 
 def test_text_beyond_the_first_plane_is_kept() -> None:
