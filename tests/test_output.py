@@ -117,50 +117,52 @@ def test_every_temporary_is_fsynced_before_any_is_renamed(
     ]
 
 
+def old_files(folder: Path, count: int) -> list[Path]:
+    names = [folder / f"{number}.xml" for number in range(count)]
+    for path in names:
+        path.write_bytes(b"old")
+    return names
+
+
+def assert_nothing_changed(names: list[Path], descriptors: int) -> None:
+    """The old files as they were, no temporary beside them, no descriptor left open."""
+    assert [path.read_bytes() for path in names] == [b"old"] * len(names)
+    assert temporaries(names[0].parent) == []
+    assert open_descriptors() == descriptors
+
+
 def test_a_failed_fsync_names_its_file_and_leaves_the_old_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names = [tmp_path / f"{number}.xml" for number in range(10)]
-    for path in names:
-        path.write_bytes(b"old")
-    failing = FailingFsync(on_call=4, error=OSError(errno.EIO, os.strerror(errno.EIO)))
-    monkeypatch.setattr(os, "fsync", failing)
+    names = old_files(tmp_path, 10)
+    monkeypatch.setattr(os, "fsync", FailingFsync(on_call=4, error=EIO_ERROR))
     before = open_descriptors()
     batch = Batch()
     for path in names:
         batch.write_if_changed(path, b"new")
     with pytest.raises(OutputError, match="^" + re.escape(f"{names[3]}: {EIO}")):
         batch.commit()
-    assert [path.read_bytes() for path in names] == [b"old"] * 10
-    assert temporaries(tmp_path) == []
-    assert open_descriptors() == before
+    assert_nothing_changed(names, before)
 
 
 def test_a_group_whose_fsync_fails_while_writing_leaves_the_old_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names = [tmp_path / f"{number}.xml" for number in range(SYNC_GROUP)]
-    for path in names:
-        path.write_bytes(b"old")
-    failing = FailingFsync(on_call=3, error=OSError(errno.EIO, os.strerror(errno.EIO)))
-    monkeypatch.setattr(os, "fsync", failing)
+    names = old_files(tmp_path, SYNC_GROUP)
+    monkeypatch.setattr(os, "fsync", FailingFsync(on_call=3, error=EIO_ERROR))
     before = open_descriptors()
     batch = Batch()
     for path in names[:-1]:
         batch.write_if_changed(path, b"new")
     with pytest.raises(OutputError, match="^" + re.escape(f"{names[2]}: {EIO}")):
         batch.write_if_changed(names[-1], b"new")  # the group is full: it is fsynced now
-    assert [path.read_bytes() for path in names] == [b"old"] * SYNC_GROUP
-    assert temporaries(tmp_path) == []
-    assert open_descriptors() == before
+    assert_nothing_changed(names, before)
 
 
 def test_an_interrupted_fsync_renames_nothing_then_or_later(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names = [tmp_path / f"{number}.xml" for number in range(5)]
-    for path in names:
-        path.write_bytes(b"old")
+    names = old_files(tmp_path, 5)
     monkeypatch.setattr(os, "fsync", FailingFsync(on_call=2, error=KeyboardInterrupt()))
     before = open_descriptors()
     batch = Batch()
@@ -169,11 +171,10 @@ def test_an_interrupted_fsync_renames_nothing_then_or_later(
     with pytest.raises(KeyboardInterrupt):
         batch.commit()
     batch.commit()  # whatever was written before the interrupt is not renamed now
-    assert [path.read_bytes() for path in names] == [b"old"] * 5
-    assert temporaries(tmp_path) == []
-    assert open_descriptors() == before
+    assert_nothing_changed(names, before)
 
 
+EIO_ERROR = OSError(errno.EIO, os.strerror(errno.EIO))
 EIO = f"cannot write: {os.strerror(errno.EIO)}"
 
 
