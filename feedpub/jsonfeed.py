@@ -45,8 +45,10 @@ def render_json(info: FeedInfo, entries: Sequence[Entry], *, feed_url: str) -> b
 def _dumps(document: _Object) -> bytes:
     """The bytes json.dumps(ensure_ascii=False, indent=2) writes, encoded as UTF-8.
 
-    orjson writes them 50-100x faster (3.6 ms for a feed of 50 entries against 0.05). Text it
-    refuses, a lone surrogate, goes to the standard library, which fails on it as before.
+    orjson writes them 30-70x faster (0.05 ms for a feed of 50 entries against 3.6). They are the
+    same bytes for what a feed holds: strings, lists and dicts (and ints and bools); a float
+    would be written otherwise. What orjson refuses (a lone surrogate, which seeds cannot hold)
+    goes to the standard library, which fails on it as before.
     """
     try:
         return orjson.dumps(document, option=orjson.OPT_INDENT_2)

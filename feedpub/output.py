@@ -106,15 +106,19 @@ class Batch:
                 raise OutputError(f"{folder}: cannot write: {exc.strerror or exc}") from exc
 
     def abort(self) -> None:
-        """Delete the temporaries not renamed yet: their targets keep their old bytes."""
-        for fd in self._unsynced.values():
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._unsynced.clear()
-        for temp in self._pending.values():
+        """Delete the temporaries not renamed yet: their targets keep their old bytes.
+
+        Each is forgotten before it is touched, the pending ones first: an interrupt in between
+        leaves nothing to rename unsynced, and no descriptor to close twice.
+        """
+        while self._pending:
+            _, temp = self._pending.popitem()
             with contextlib.suppress(OSError):
                 os.unlink(temp)
-        self._pending.clear()
+        while self._unsynced:
+            _, fd = self._unsynced.popitem()
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def _sync(self) -> None:
         """fsync the temporaries written since the last time, in the order written.
@@ -137,14 +141,14 @@ class Batch:
                 os.close(fd)
 
     def _forget(self, path: Path) -> None:
+        temp = self._pending.pop(path, None)  # first, as in abort()
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
         fd = self._unsynced.pop(path, None)
         if fd is not None:
             with contextlib.suppress(OSError):
                 os.close(fd)
-        temp = self._pending.pop(path, None)
-        if temp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
 
 
 def _holds(path: Path, data: bytes) -> bool:
@@ -182,7 +186,8 @@ def _written_temporary(path: Path, data: bytes) -> tuple[int, str]:
             view = view[os.write(fd, view) :]
         os.fchmod(fd, FILE_MODE)
     except BaseException:
-        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -178,9 +179,22 @@ def test_bytes_are_those_the_standard_library_writes(
 ) -> None:
     info = replace(INFO, title=feed_title or "t", hubs=("https://hub.example.net/",))
     entries = [make_entry("a", title=title, content_html=body or None, tags=tuple(tags))]
-    data = render_json(info, [*entries, make_entry("b")], feed_url=FEED_URL)
-    again = json.dumps(json.loads(data), ensure_ascii=False, indent=2) + "\n"
-    assert data == again.encode("utf-8")  # feeds written before orjson are byte for byte the same
+    entries.append(make_entry("b"))
+    data = render_json(info, entries, feed_url=FEED_URL)
+
+    def refuse(*args: object, **kwargs: object) -> bytes:
+        raise orjson.JSONEncodeError("refused")
+
+    with pytest.MonkeyPatch.context() as patch:  # the standard library's path, as before orjson
+        patch.setattr(orjson, "dumps", refuse)
+        before = render_json(info, entries, feed_url=FEED_URL)
+    assert data == before  # feeds written before orjson are byte for byte the same
+    item = json.loads(data)["items"][0]
+    assert (item.get("title", ""), item.get("content_html", ""), item.get("tags", [])) == (
+        title,
+        body,
+        tags,
+    )
 
 
 def test_a_lone_surrogate_fails_as_it_did_before_orjson() -> None:

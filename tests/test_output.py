@@ -135,7 +135,7 @@ def test_a_failed_fsync_names_its_file_and_leaves_the_old_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     names = old_files(tmp_path, 10)
-    monkeypatch.setattr(os, "fsync", FailingFsync(on_call=4, error=EIO_ERROR))
+    monkeypatch.setattr(os, "fsync", FailingFsync(on_call=4, error=eio()))
     before = open_descriptors()
     batch = Batch()
     for path in names:
@@ -149,7 +149,7 @@ def test_a_group_whose_fsync_fails_while_writing_leaves_the_old_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     names = old_files(tmp_path, SYNC_GROUP)
-    monkeypatch.setattr(os, "fsync", FailingFsync(on_call=3, error=EIO_ERROR))
+    monkeypatch.setattr(os, "fsync", FailingFsync(on_call=3, error=eio()))
     before = open_descriptors()
     batch = Batch()
     for path in names[:-1]:
@@ -174,8 +174,11 @@ def test_an_interrupted_fsync_renames_nothing_then_or_later(
     assert_nothing_changed(names, before)
 
 
-EIO_ERROR = OSError(errno.EIO, os.strerror(errno.EIO))
 EIO = f"cannot write: {os.strerror(errno.EIO)}"
+
+
+def eio() -> OSError:
+    return OSError(errno.EIO, os.strerror(errno.EIO))
 
 
 class FailingFsync:
@@ -192,6 +195,32 @@ class FailingFsync:
         if self.calls == self.on_call:
             raise self.error
         self.real(fd)
+
+
+def test_a_file_written_twice_leaves_one_temporary_until_commit(tmp_path: Path) -> None:
+    before = open_descriptors()
+    batch = Batch()
+    path = tmp_path / "a.xml"
+    batch.write_if_changed(path, b"first")
+    batch.write_if_changed(path, b"second")
+    assert len(temporaries(tmp_path)) == 1
+    assert open_descriptors() == before + 1  # the second one's, until its fsync
+    batch.commit()
+    assert path.read_bytes() == b"second"
+    assert temporaries(tmp_path) == []
+    assert open_descriptors() == before
+
+
+def test_a_failed_write_leaves_no_temporary_of_the_batch(tmp_path: Path) -> None:
+    names = old_files(tmp_path, 3)
+    (tmp_path / "file").write_bytes(b"not a folder")
+    before = open_descriptors()
+    batch = Batch()
+    for path in names:
+        batch.write_if_changed(path, b"new")
+    with pytest.raises(OutputError, match="^" + re.escape(f"{tmp_path}/file/b.xml: cannot write")):
+        batch.write_if_changed(tmp_path / "file" / "b.xml", b"new")
+    assert_nothing_changed(names, before)
 
 
 def test_abort_removes_the_temporaries_and_keeps_the_old_files(tmp_path: Path) -> None:
