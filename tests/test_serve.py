@@ -598,13 +598,21 @@ def test_cli_serves_then_exits_0_on_signal(site: Site, signum: signal.Signals) -
         try:
             reply = wait_for_server(process, port)
             assert reply.body == ATOM
-            process.send_signal(signum)
-            assert process.wait(timeout=5) == 0
+            assert_exits_0(process, signum)
         finally:
             if process.poll() is None:
                 process.kill()
             _, stderr = process.communicate(timeout=5)
     assert f"serving {site.feeds} on http://{HOST}:{port}/".encode() in stderr
+
+
+def assert_exits_0(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Send `signum`: the process must exit 0 within 5 s; if not, its stderr says why."""
+    process.send_signal(signum)
+    status = process.wait(timeout=5)
+    if status != 0:
+        stderr = process.stderr.read() if process.stderr else b""
+        raise AssertionError(f"exit status {status}; stderr ends:\n{stderr[-4000:].decode()}")
 
 
 def free_port() -> int:
@@ -648,8 +656,7 @@ def test_serve_watch_previews_a_new_seed_live(site: Site) -> None:
             page = request(port, "/articles/second.html")
             assert page.status == 200
             assert page.headers["Content-Type"] == "text/html; charset=utf-8"
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=5) == 0
+            assert_exits_0(process, signal.SIGTERM)
         finally:
             if process.poll() is None:
                 process.kill()
