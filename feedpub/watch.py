@@ -361,22 +361,35 @@ class Daemon:
             self._root = str(seeds_dir)
         try:
             self._watched = _identity(seeds_dir)
-            self._observer = start_observer(seeds_dir, _SeedEvents(self))
+            observer = start_observer(seeds_dir, _SeedEvents(self))
         except OSError as exc:
             log.warning("%s: cannot watch for changes (%s); polling only", seeds_dir, exc)
+            return
+        with self._lock:
+            stopping = self._stop.is_set()
+            if not stopping:
+                self._observer = observer
+        if stopping:  # finish() began meanwhile, on another thread: it unwatched already
+            observer.stop()
+            observer.join()
             return
         log.info("watching %s for changes", seeds_dir)
 
     def unwatch(self) -> None:
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join()
-            self._observer = None
+        """Stop watching. A run's end and finish() may both get here: one takes the observer."""
+        with self._lock:
+            observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join()
 
     def _rewatch_if_lost(self) -> None:
-        """Watch again when seeds/ was replaced or removed since: the old watch sees nothing."""
+        """Watch again when seeds/ was replaced or removed since: the old watch sees nothing.
+
+        Not while the daemon stops: finish() stops the watch, which is then not lost.
+        """
         observer = self._observer
-        if observer is None:
+        if observer is None or self._stop.is_set():
             return
         seeds_dir = self._config.seeds_dir
         try:

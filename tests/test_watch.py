@@ -512,6 +512,35 @@ def make_daemon(site: Site, build: Callable[..., BuildReport]) -> Daemon:
     return Daemon(scheduler, site.config, site.config(), settle=2.0, build=build)
 
 
+def test_a_run_that_ends_while_the_daemon_stops_does_not_watch_again(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    daemons: list[Daemon] = []
+
+    def build(config: Any, **options: Any) -> BuildReport:
+        # SIGTERM meanwhile: finish(), on the main thread, has stopped the observer.
+        daemon = daemons[0]
+        daemon._stop.set()
+        observer = daemon._observer
+        assert observer is not None
+        observer.stop()
+        observer.join()
+        return BuildReport()
+
+    daemons.append(make_daemon(site, build))
+    daemon = daemons[0]
+    caplog.set_level(logging.INFO, logger="feedpub.watch")
+    daemon.watch(site.seeds)
+    daemon.run()
+    daemon.finish()
+    messages = [record.getMessage() for record in caplog.records]
+    assert not [m for m in messages if "watch was lost" in m]
+    assert [m for m in messages if m.startswith("watching")] == [
+        f"watching {site.seeds} for changes"
+    ]
+    assert daemon._observer is None
+
+
 def test_a_bug_in_a_run_is_logged_with_its_traceback_and_the_next_run_goes_ahead(
     site: Site, caplog: pytest.LogCaptureFixture
 ) -> None:
