@@ -167,10 +167,7 @@ def _durable_temporary(path: Path, data: bytes) -> str:
     try:
         os.fsync(fd)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+        _discard(fd, temp)
         raise
     with contextlib.suppress(OSError):  # its bytes are on disk already
         os.close(fd)
@@ -186,12 +183,17 @@ def _written_temporary(path: Path, data: bytes) -> tuple[int, str]:
             view = view[os.write(fd, view) :]
         os.fchmod(fd, FILE_MODE)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+        _discard(fd, temp)
         raise
     return fd, temp
+
+
+def _discard(fd: int, temp: str) -> None:
+    """Close and delete a temporary that will not be renamed, on the way out of a failure."""
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(temp)
 
 
 def _make_folders(folder: Path) -> None:
