@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from feedpub import __version__
 from feedpub.config import Config
 from feedpub.examine import Examined, examine_all
 from feedpub.model import entry_id, tag_slug
@@ -39,6 +40,7 @@ PUBLISHING = "publishing"  # in .publisher/ while a run writes feeds/: a kill le
 PENDING = "pending"  # meta key: what the index holds and the feeds may not show yet, as JSON
 PENDING_FIELDS = ("slugs", "deleted", "tags", "positions")
 GENERATION = "generation"  # meta key: a new value whenever a run changes the seed table
+READ_KEY = "read_key"  # meta key: read_key() of what the index's seeds were last all read with
 Progress = Callable[[int, int], None]
 BATCH = 500  # new seeds' versions put in one statement
 
@@ -186,7 +188,14 @@ def _update_index(
 ) -> Touched:
     touched = Touched()
     generation = store.get_meta(GENERATION)
-    trusted = snapshot is not None and bool(generation) and snapshot.generation == generation
+    reading, recorded = read_key(config), store.get_meta(READ_KEY)
+    reread = recorded != reading
+    trusted = (
+        not reread
+        and snapshot is not None
+        and bool(generation)
+        and snapshot.generation == generation
+    )
     changes = _quick_changes(config, snapshot.index, paths) if trusted and snapshot else None
     known: Mapping[str, Known] = {}  # the index's, when it was read (for a full scan)
     scanned: StatIndex | None = None  # the full scan's stats, when a snapshot is asked for
@@ -199,6 +208,10 @@ def _update_index(
     else:
         trusted = False
         known = store.known()
+        if reread:  # every seed looks changed, and its hash unknown: each is parsed again
+            if known:
+                log.info("reading every seed again: %s", _why_reread(recorded, reading))
+            known = dict.fromkeys(known, _UNREAD)
         old_of = known.get
         tree = scan_tree(config.seeds_dir, stats=snapshot is not None)
         scanned = tree.stats
@@ -220,12 +233,40 @@ def _update_index(
         return touched
     _delete(store, config, changes.deleted, touched, now=now)
     report.removed = len(changes.deleted)
+    if reread and not changes.unsettled:  # a seed left for later is still to read with these
+        store.set_meta(READ_KEY, reading)
     report.errors = store.errors()
     if snapshot is not None and trusted:
         report.snapshot = updated_snapshot(snapshot, indexed, changes.deleted, generation)
     elif scanned is not None:
         report.snapshot = scanned_snapshot(scanned, indexed, changes.unsettled, known, generation)
     return touched
+
+
+#: What a run that reads every seed again takes the index to have of each: no stat matches it,
+#: and no content hash either, so each seed is parsed and compared with its stored article.
+_UNREAD = Known(-1, -1, "-")
+
+
+def read_key(config: Config) -> str:
+    """What decides an article besides its seed's bytes; a run after it changed reads every seed.
+
+    A date without an offset is in `timezone`, `max_seed_bytes` refuses seeds, and another
+    version of the publisher may parse differently.
+    """
+    return json.dumps([__version__, config.timezone, config.max_seed_bytes])
+
+
+def _why_reread(recorded: str | None, reading: str) -> str:
+    """The log's reason for reading every seed again: what changed since the last full read."""
+    if not recorded:
+        return "the index does not record the settings its seeds were read with"
+    names = ("the publisher's version", "timezone", "max_seed_bytes")
+    before, now = json.loads(recorded), json.loads(reading)
+    if len(before) != len(names):  # written by another version, in another shape
+        return f"{names[0]} changed"
+    pairs = zip(names, before, now, strict=True)
+    return " and ".join(name for name, old, new in pairs if old != new) + " changed"
 
 
 def _index_changed(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import html
+import logging
 import shutil
+import sqlite3
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedpub.build import build_once
+from feedpub.build import READ_KEY, build_once
 from feedpub.config import load_config
 from feedpub.model import entry_id
 from tests.conftest import FEED_ID, FIXED_NOW, Site, read_feed
@@ -277,3 +280,92 @@ def test_hostile_title_and_body_survive_the_pipeline_exactly(site: Site) -> None
         assert item.published_parsed[:6] == (2024, 1, 2, 1, 4, 5)
         assert html.unescape(item.content[0].value) == "<p>A < B & C > D ]]></p>"
     assert atom.id == rss.id == entry_id(FEED_ID, "x")
+
+
+def published_dates(site: Site) -> dict[str, str]:
+    return {entry.title: entry.published for entry in site.atom().entries}
+
+
+def fresh_dates(site: Site, folder: Path) -> dict[str, str]:
+    """The dates a site built from scratch with the same seeds and settings shows."""
+    clone = Site(folder)
+    shutil.copytree(site.seeds, clone.seeds)
+    shutil.copy(site.config_path, clone.config_path)
+    clone.build()
+    return published_dates(clone)
+
+
+def test_a_new_timezone_moves_only_the_dates_written_without_an_offset(
+    site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.configure('timezone = "Europe/Berlin"\n')
+    site.write("local", "date 2024-01-01T18:00 Local\n\nBody.\n")
+    site.write("day", "date 2024-01-02 Day\n")
+    site.write("fixed", "date 2024-01-03T10:00+02:00 Fixed\n")
+    site.build()
+    assert published_dates(site)["Local"].startswith("2024-01-01T17:00:00")
+    site.configure('timezone = "America/New_York"\n')
+    later = FIXED_NOW + timedelta(days=1)
+    with caplog.at_level(logging.INFO, logger="feedpub.build"):
+        report = site.build(now=later)
+    assert "reading every seed again: timezone changed" in caplog.text
+    assert (report.new, report.updated) == (0, 2)
+    dates = published_dates(site)
+    assert dates["Local"].startswith("2024-01-01T23:00:00")
+    assert dates["Fixed"].startswith("2024-01-03T08:00:00")
+    assert dates == fresh_dates(site, tmp_path / "fresh") == published_dates(site)
+    updated = {entry.title: entry.updated for entry in site.atom().entries}
+    assert updated["Fixed"] == dates["Fixed"]  # not an edit: its article is the same
+    assert updated["Local"].startswith("2026-06-02T12:00:00")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="feedpub.build"):
+        assert site.build(now=later).written == []
+    assert "reading every seed" not in caplog.text
+
+
+def test_a_higher_max_seed_bytes_publishes_a_seed_it_refused(site: Site) -> None:
+    site.configure("max_seed_bytes = 100\n")
+    site.write("long", "date 2024-01-01 Long\n\n" + "word " * 40 + "\n")
+    site.write("short", "date 2024-01-02 Short\n")
+    report = site.build()
+    (error,) = report.errors
+    assert "long.txt" in error
+    site.configure("max_seed_bytes = 1000\n")
+    report = site.build()
+    assert (report.new, report.errors) == (1, [])
+    assert sorted(published_dates(site)) == ["Long", "Short"]
+
+
+def test_reading_every_seed_again_rewrites_nothing_when_no_article_changed(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.write("a", "date 2024-01-01 A\n\nBody.\n")
+    site.write("b", "date 2024-01-02T10:00+02:00 B\n")
+    site.build()
+    before = snapshot(site.feeds)
+    with sqlite3.connect(site.root / ".publisher" / "state.sqlite3") as db:
+        db.execute("DELETE FROM meta WHERE key = ?", (READ_KEY,))  # as an older publisher left it
+    db.close()
+    with caplog.at_level(logging.INFO, logger="feedpub.build"):
+        report = site.build(now=FIXED_NOW + timedelta(days=1))
+    assert "reading every seed again: the index does not record" in caplog.text
+    assert (report.new, report.updated, report.written) == (0, 0, [])
+    assert snapshot(site.feeds) == before
+
+
+def test_a_read_cut_short_is_done_again_by_the_next_run(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.write("a", "date 2024-01-01T18:00 A\n")
+    site.write("b", "date 2024-01-02T18:00 B\n")
+    site.build()
+    site.configure('timezone = "Asia/Tokyo"\n')
+    report = build_once(site.config(), now=FIXED_NOW, should_stop=lambda: True)
+    assert report.stopped
+    with caplog.at_level(logging.INFO, logger="feedpub.build"):
+        report = site.build()
+    assert "reading every seed again: timezone changed" in caplog.text
+    assert report.updated == 2
+    dates = published_dates(site)
+    assert dates["A"].startswith("2024-01-01T09:00:00")
+    assert dates["B"].startswith("2024-01-02T09:00:00")

@@ -434,6 +434,28 @@ def test_sighup_keeps_the_old_settings_when_the_new_are_bad_and_applies_good_one
     assert watch.process.poll() is None
 
 
+def test_sighup_with_a_new_timezone_moves_the_dates_written_without_one(
+    site: Site, start: Callable[..., Watch]
+) -> None:
+    site.write("local", seed_text("Local", "Written at six.", date="2024-03-01T18:00"))
+    site.write("fixed", seed_text("Fixed", "With its offset."))
+    watch = start()
+    wait_for(lambda: both(site, "local") and both(site, "fixed"), what="both seeds published")
+    published = {e.title: e.published for e in site.atom().entries}
+    assert published["Local"].startswith("2024-03-01T18:00:00")
+    site.configure('timezone = "Asia/Tokyo"\n')
+    watch.process.send_signal(signal.SIGHUP)
+    wait_for(
+        lambda: (
+            {e.title: e.published[:19] for e in site.atom().entries}
+            == {"Local": "2024-03-01T09:00:00", "Fixed": published["Fixed"][:19]}
+        ),
+        what="the offset-less date read again in the new zone",
+    )
+    assert "reading every seed again: timezone changed" in watch.log()
+    assert watch.process.poll() is None
+
+
 def hub_server(received: list[str]) -> ThreadingHTTPServer:
     """A WebSub hub on 127.0.0.1 that records the feed URL of every publish notice."""
 
