@@ -189,13 +189,13 @@ def _update_index(
     touched = Touched()
     generation = store.get_meta(GENERATION)
     reading, recorded = read_key(config), store.get_meta(READ_KEY)
-    reread = recorded != reading
-    trusted = (
-        not reread
-        and snapshot is not None
-        and bool(generation)
-        and snapshot.generation == generation
-    )
+    if recorded != reading:  # committed with what this run indexes, or not at all
+        if store.forget_reads():
+            log.info("reading every seed again: %s", _why_reread(recorded, reading))
+        store.set_meta(READ_KEY, reading)
+        generation = uuid.uuid4().hex  # no snapshot taken before holds for the index now
+        store.set_meta(GENERATION, generation)
+    trusted = snapshot is not None and bool(generation) and snapshot.generation == generation
     changes = _quick_changes(config, snapshot.index, paths) if trusted and snapshot else None
     known: Mapping[str, Known] = {}  # the index's, when it was read (for a full scan)
     scanned: StatIndex | None = None  # the full scan's stats, when a snapshot is asked for
@@ -208,10 +208,6 @@ def _update_index(
     else:
         trusted = False
         known = store.known()
-        if reread:  # every seed looks changed, and its hash unknown: each is parsed again
-            if known:
-                log.info("reading every seed again: %s", _why_reread(recorded, reading))
-            known = dict.fromkeys(known, _UNREAD)
         old_of = known.get
         tree = scan_tree(config.seeds_dir, stats=snapshot is not None)
         scanned = tree.stats
@@ -233,8 +229,6 @@ def _update_index(
         return touched
     _delete(store, config, changes.deleted, touched, now=now)
     report.removed = len(changes.deleted)
-    if reread and not changes.unsettled:  # a seed left for later is still to read with these
-        store.set_meta(READ_KEY, reading)
     report.errors = store.errors()
     if snapshot is not None and trusted:
         report.snapshot = updated_snapshot(snapshot, indexed, changes.deleted, generation)
@@ -243,30 +237,29 @@ def _update_index(
     return touched
 
 
-#: What a run that reads every seed again takes the index to have of each: no stat matches it,
-#: and no content hash either, so each seed is parsed and compared with its stored article.
-_UNREAD = Known(-1, -1, "-")
-
-
 def read_key(config: Config) -> str:
-    """What decides an article besides its seed's bytes; a run after it changed reads every seed.
+    """What decides an article besides its seed's bytes. When it changes, every seed is read again.
 
     A date without an offset is in `timezone`, `max_seed_bytes` refuses seeds, and another
-    version of the publisher may parse differently.
+    version of the publisher may parse differently. Each indexed seed is then marked unread in
+    the index (`Store.forget_reads`): a seed that a run does not reach (it stops, the seed is
+    still being written, its folder cannot be listed) stays marked for the runs after it.
     """
     return json.dumps([__version__, config.timezone, config.max_seed_bytes])
 
 
 def _why_reread(recorded: str | None, reading: str) -> str:
-    """The log's reason for reading every seed again: what changed since the last full read."""
-    if not recorded:
-        return "the index does not record the settings its seeds were read with"
+    """The log's reason for reading every seed again: what changed since they were marked."""
     names = ("the publisher's version", "timezone", "max_seed_bytes")
-    before, now = json.loads(recorded), json.loads(reading)
-    if len(before) != len(names):  # written by another version, in another shape
-        return f"{names[0]} changed"
-    pairs = zip(names, before, now, strict=True)
-    return " and ".join(name for name, old, new in pairs if old != new) + " changed"
+    try:
+        before = json.loads(recorded or "null")
+    except ValueError:
+        before = None
+    if not isinstance(before, list) or len(before) != len(names):
+        return "the index does not record the settings its seeds were read with"
+    pairs = zip(names, before, json.loads(reading), strict=True)
+    changed = " and ".join(name for name, old, new in pairs if old != new)
+    return f"{changed or 'the settings'} changed"
 
 
 def _index_changed(

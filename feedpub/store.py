@@ -88,6 +88,13 @@ class Store:
         ).fetchone()
         return _stored(row) if row else None
 
+    def forget_reads(self) -> int:
+        """Mark every seed unread: no file's stat or content hash matches; how many there are.
+
+        Each is then read and parsed again, and compared with the article the index keeps.
+        """
+        return self._db.execute("UPDATE seed SET size = -1, mtime_ns = -1, hash = '-'").rowcount
+
     def touch(self, slug: str, size: int, mtime_ns: int) -> None:
         """Same content, new file times."""
         self._db.execute(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import html
+import json
 import logging
+import os
 import shutil
 import sqlite3
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,10 +18,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from feedpub import scan
 from feedpub.build import READ_KEY, build_once
 from feedpub.config import load_config
 from feedpub.model import entry_id
-from tests.conftest import FEED_ID, FIXED_NOW, Site, read_feed
+from feedpub.snapshot import Snapshot
+from tests.conftest import FEED_ID, FIXED_NOW, Site, feed_files, read_feed
+from tests.test_cli import run as run_cli
+
+OLD = 1_600_000_000 * 10**9  # a file time long past: no settle waits for it
 
 
 def snapshot(folder: Path) -> dict[Path, tuple[int, bytes]]:
@@ -353,19 +362,103 @@ def test_reading_every_seed_again_rewrites_nothing_when_no_article_changed(
     assert snapshot(site.feeds) == before
 
 
-def test_a_read_cut_short_is_done_again_by_the_next_run(
-    site: Site, caplog: pytest.LogCaptureFixture
+def test_a_read_cut_short_is_finished_by_the_next_runs_whatever_the_settings(
+    site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     site.write("a", "date 2024-01-01T18:00 A\n")
     site.write("b", "date 2024-01-02T18:00 B\n")
     site.build()
+    before = published_dates(site)
     site.configure('timezone = "Asia/Tokyo"\n')
-    report = build_once(site.config(), now=FIXED_NOW, should_stop=lambda: True)
+    asked = iter([False, True])  # stops after the first seed
+    report = build_once(site.config(), now=FIXED_NOW, should_stop=lambda: next(asked, True))
     assert report.stopped
+    site.configure("")  # back to the settings the index had first
     with caplog.at_level(logging.INFO, logger="feedpub.build"):
         report = site.build()
     assert "reading every seed again: timezone changed" in caplog.text
-    assert report.updated == 2
-    dates = published_dates(site)
-    assert dates["A"].startswith("2024-01-01T09:00:00")
-    assert dates["B"].startswith("2024-01-02T09:00:00")
+    assert published_dates(site) == before == fresh_dates(site, tmp_path / "fresh")
+
+
+def test_a_seed_left_to_settle_is_read_with_the_settings_of_the_run_that_reads_it(
+    site: Site, tmp_path: Path
+) -> None:
+    site.write("a", "date 2024-01-01T18:00 A\n", mtime_ns=OLD)
+    site.build()
+    site.write("b", "date 2024-01-02T18:00 B\n")  # just written
+    site.configure('timezone = "Asia/Tokyo"\n')
+    assert build_once(site.config(), now=FIXED_NOW, settle=60).unsettled == 1
+    site.configure("")
+    build_once(site.config(), now=FIXED_NOW)
+    assert published_dates(site) == fresh_dates(site, tmp_path / "fresh")
+
+
+def test_a_seed_that_never_settles_does_not_make_every_run_read_every_seed(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    future = time.time_ns() + 3600 * 10**9  # a clock ahead: rsync -t, touch -d
+    site.write("ahead", "date 2024-01-01T18:00 Ahead\n", mtime_ns=future)
+    site.write("b", "date 2024-01-02T18:00 B\n", mtime_ns=OLD)
+    site.build()
+    site.configure('timezone = "Asia/Tokyo"\n')
+    with caplog.at_level(logging.INFO, logger="feedpub.build"):
+        reports = [build_once(site.config(), now=FIXED_NOW, settle=2) for _ in range(3)]
+    assert caplog.text.count("reading every seed again") == 1
+    assert [report.unsettled for report in reports] == [1, 1, 1]
+    assert [report.updated for report in reports] == [1, 0, 0]
+
+
+def test_a_folder_that_cannot_be_listed_is_read_again_once_it_can_be(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.write("sub/x", "date 2024-01-01T18:00 X\n", mtime_ns=OLD)
+    site.write("y", "date 2024-01-02T18:00 Y\n", mtime_ns=OLD)
+    kept = build_once(site.config(), now=FIXED_NOW, snapshot=Snapshot()).snapshot
+    site.configure('timezone = "Asia/Tokyo"\n')
+    listing = scan._list
+
+    def refuse(folder: str) -> list[os.DirEntry[str]]:
+        if folder.endswith(os.sep + "sub"):
+            raise PermissionError(errno.EACCES, "Permission denied", folder)
+        return listing(folder)
+
+    monkeypatch.setattr(scan, "_list", refuse)
+    kept = build_once(site.config(), now=FIXED_NOW, snapshot=kept).snapshot
+    assert published_dates(site)["X"].startswith("2024-01-01T18:00:00")  # kept, unlisted
+    monkeypatch.setattr(scan, "_list", listing)
+    build_once(site.config(), now=FIXED_NOW, snapshot=kept)
+    assert published_dates(site) == fresh_dates(site, tmp_path / "fresh")
+
+
+def test_cron_builds_with_their_kept_stats_read_every_seed_after_a_new_timezone(
+    site: Site, tmp_path: Path
+) -> None:
+    site.write("a", "date 2024-01-01T18:00 A\n", mtime_ns=OLD)
+    for _ in range(2):  # the second walks against the stats the first kept
+        result = run_cli("build", cwd=site.root)
+        assert result.returncode == 0, result.stderr
+    assert (site.root / ".publisher" / "stats").exists()
+    site.configure('timezone = "Asia/Tokyo"\n')
+    result = run_cli("build", cwd=site.root)
+    assert "reading every seed again: timezone changed" in result.stderr
+    assert "0 new, 1 updated" in result.stderr
+    assert published_dates(site) == fresh_dates(site, tmp_path / "fresh")
+
+
+def test_reading_seeds_of_every_kind_again_changes_no_byte(site: Site) -> None:
+    site.configure('timezone = "Europe/Berlin"\n')
+    site.write("warned", "date 2024-01-01 Warned\nbogus: 1\ntags: a, b\n\nBody text.\n")
+    site.write("tagged", "date 2024-01-02T10:00+02:00 T\ntags: x\nsummary: S\n\nP1\nmore.\n\nP2.\n")
+    (site.seeds / "marked.md").write_text("date 2024-01-03T10:00 Md\n\n# H\n\n*em*\n", "utf-8")
+    site.write("future", "date 2030-01-01T10:00Z Future\n")
+    site.write("bad", "no date line\n")
+    site.build()
+    before = feed_files(site.feeds)
+    with sqlite3.connect(site.root / ".publisher" / "state.sqlite3") as db:
+        other = json.dumps(["0.0.1", "Europe/Berlin", 1 << 20])  # another publisher's version
+        db.execute("UPDATE meta SET value = ? WHERE key = ?", (other, READ_KEY))
+    db.close()
+    report = site.build(now=FIXED_NOW + timedelta(days=1))
+    assert (report.new, report.updated, report.written) == (0, 0, [])
+    assert len(report.errors) == 1
+    assert feed_files(site.feeds) == before
