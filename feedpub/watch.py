@@ -1,4 +1,4 @@
-"""The daemon: the only importer of apscheduler and of the filesystem event watcher.
+"""The daemon: the only importer of apscheduler.
 
 `publisher watch` runs the pipeline of `build` (build_once) in the scheduler's worker threads:
 
@@ -21,12 +21,12 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_SUBMITTED
@@ -35,25 +35,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
+from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEvent
 
 from feedpub.build import BuildReport, build_once, now
 from feedpub.config import Config
 from feedpub.errors import ConfigError, PublisherError
-from feedpub.scan import SEED_SUFFIXES
+from feedpub.events import SeedWatch, may_be_seed
+from feedpub.progress import Progress
+from feedpub.signals import RELAYED_SIGNALS, relayed_signals
 from feedpub.snapshot import Snapshot
 from feedpub.websub import HubNotifier
 
@@ -63,21 +52,9 @@ DEFAULT_EVERY = 30.0  # seconds between polls when neither --every nor --cron is
 QUIET = 0.25  # a burst of events is over when none came for this long...
 MAX_DELAY = 1.0  # ...or this long after its first event, whichever comes first
 SETTLE_MARGIN = 0.1  # a follow-up for a seed still being written waits this much past `settle`
-PROGRESS_EVERY = 5.0  # seconds between progress lines of a long run
 STOP_GRACE = 1.5  # a run still going this long after SIGTERM is abandoned: SIGTERM exits in 2 s
 HUB_GRACE = 0.3  # ...and WebSub notices still queued after that much more are given up
-RELAYED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-SEED_EVENTS: list[type[FileSystemEvent]] = [
-    FileCreatedEvent,
-    FileClosedEvent,  # closed after writing: IN_CLOSE_WRITE
-    FileMovedEvent,  # moved within seeds/; moved in or out arrive as created or deleted
-    FileDeletedEvent,
-    DirCreatedEvent,
-    DirMovedEvent,
-    DirDeletedEvent,
-]  # not opened, read or modified: reading seeds must not wake the daemon, nor every write()
 STOP_JOB = "stop"  # its submission shuts the scheduler down
-_END_RELAY = 0  # written to the signal pipe to end the relay thread; no signal has number 0
 
 
 def run_watch(
@@ -148,8 +125,7 @@ class Daemon:
         self._snapshot = Snapshot()  # the index's stats after the last run, for the next
         self._burst_start: float | None = None  # monotonic time of the first event not yet run
         self._last_event = 0.0
-        self._observer: BaseObserver | None = None
-        self._watched = (0, 0)  # device and inode of the folder watched: replaced, it is not
+        self.seeds_watch = SeedWatch(self.on_event)
         self._root = str(config.seeds_dir)
         self._told_all_errors = False  # after a start, every bad seed is told once
         self._failure: str | None = None  # the last run's failure, told once
@@ -206,7 +182,7 @@ class Daemon:
             settle=self._settle,
             should_stop=self._stop.is_set,
             ready=ready,
-            progress=ProgressLog(),
+            progress=Progress(sys.stderr, terminal=False),
             snapshot=self._snapshot,
             paths=paths,
         )
@@ -355,51 +331,20 @@ class Daemon:
     # -- events -----------------------------------------------------------------------------
 
     def watch(self, seeds_dir: Path) -> None:
-        """Watch `seeds_dir` for events; when that cannot start, say so once: polls go on."""
-        self.unwatch()
+        """Watch `seeds_dir` for events instead; when that cannot start, polls go on."""
         with self._lock:
             self._root = str(seeds_dir)
-        try:
-            self._watched = _identity(seeds_dir)
-            observer = start_observer(seeds_dir, _SeedEvents(self))
-        except OSError as exc:
-            log.warning("%s: cannot watch for changes (%s); polling only", seeds_dir, exc)
-            return
-        with self._lock:
-            stopping = self._stop.is_set()
-            if not stopping:
-                self._observer = observer
-        if stopping:  # finish() began meanwhile, on another thread: it unwatched already
-            observer.stop()
-            observer.join()
-            return
-        log.info("watching %s for changes", seeds_dir)
-
-    def unwatch(self) -> None:
-        """Stop watching. A run's end and finish() may both get here: one takes the observer."""
-        with self._lock:
-            observer, self._observer = self._observer, None
-        if observer is not None:
-            observer.stop()
-            observer.join()
+        self.seeds_watch.start(seeds_dir)
 
     def _rewatch_if_lost(self) -> None:
-        """Watch again when seeds/ was replaced or removed since: the old watch sees nothing.
+        """Watch again when seeds/ was replaced since, or its watch died: it sees nothing.
 
-        Not while the daemon stops: finish() stops the watch, which is then not lost.
+        Not while the daemon stops: finish() closes the watch, which is then not lost.
         """
-        observer = self._observer
-        if observer is None or self._stop.is_set():
-            return
         seeds_dir = self._config.seeds_dir
-        try:
-            current = _identity(seeds_dir)
-        except OSError:
-            return  # gone again: the next run fails and says so
-        if current == self._watched and any(e.is_alive() for e in observer.emitters):
-            return
-        log.warning("%s: the watch was lost (folder replaced?); watching again", seeds_dir)
-        self.watch(seeds_dir)
+        if not self._stop.is_set() and self.seeds_watch.lost(seeds_dir):
+            log.warning("%s: the watch was lost (folder replaced?); watching again", seeds_dir)
+            self.watch(seeds_dir)
 
     def on_event(self, event: FileSystemEvent) -> None:
         """Called on the watcher's thread for every event in seeds/."""
@@ -410,7 +355,8 @@ class Daemon:
             elif isinstance(event, FileMovedEvent) and source in self._closed:
                 self._closed.add(destination)  # written, closed, renamed: an atomic save
             paths = [path for path in (source, destination) if path]
-            seeds = [path for path in paths if self._may_be_seed(path, event.is_directory)]
+            directory = event.is_directory
+            seeds = [p for p in paths if may_be_seed(self._root, p, is_directory=directory)]
             if not seeds:
                 return
             if event.is_directory:
@@ -422,13 +368,6 @@ class Daemon:
             elif self._burst_start is None:
                 self._burst_start = self._last_event
                 self._schedule_soon(QUIET)
-
-    def _may_be_seed(self, path: str, is_directory: bool) -> bool:
-        """Whether `path` is, or may hold, a seed: scan.py ignores hidden names."""
-        parts = os.path.relpath(path, self._root).split(os.sep)
-        if any(part.startswith(".") for part in parts):  # hidden, the root itself, or outside
-            return False
-        return is_directory or parts[-1].endswith(SEED_SUFFIXES)
 
     # -- stopping ---------------------------------------------------------------------------
 
@@ -459,7 +398,7 @@ class Daemon:
     def finish(self) -> None:
         """After the scheduler stopped: stop watching, give a run in progress time to stop."""
         self._stop.set()
-        self.unwatch()
+        self.seeds_watch.close()
         with self._lock:
             stopped = self._idle.wait_for(lambda: not self._running, timeout=STOP_GRACE)
         if stopped and self._hubs is not None:
@@ -473,19 +412,6 @@ class Daemon:
             os._exit(0)
 
 
-class ProgressLog:
-    """Plain periodic lines while a long run indexes: a daemon's stderr is a log, not a terminal."""
-
-    def __init__(self, every: float = PROGRESS_EVERY) -> None:
-        self._every = every
-        self._next = time.monotonic() + every
-
-    def __call__(self, done: int, total: int) -> None:
-        if time.monotonic() >= self._next:
-            log.info("indexed %d of %d seeds", done, total)
-            self._next = time.monotonic() + self._every
-
-
 def _files(names: list[str]) -> str:
     """Files written, for the log: those at the top of feeds/ by name, the others counted."""
     top = [name for name in names if "/" not in name]
@@ -494,68 +420,3 @@ def _files(names: list[str]) -> str:
     if not top:
         return f"{rest} {files}"
     return " ".join(top) + (f" and {rest} more {files}" if rest else "")
-
-
-def _identity(folder: Path) -> tuple[int, int]:
-    info = os.stat(folder)
-    return info.st_dev, info.st_ino
-
-
-class _SeedEvents(FileSystemEventHandler):
-    def __init__(self, daemon: Daemon) -> None:
-        self._daemon = daemon
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        self._daemon.on_event(event)
-
-
-def start_observer(seeds_dir: Path, handler: FileSystemEventHandler) -> BaseObserver:
-    """Start watching `seeds_dir` and below; OSError when the platform or the system refuses."""
-    if Observer is PollingObserver:  # stat() every file every second: not events, and not cheap
-        raise OSError("no filesystem events on this platform")
-    observer = Observer()
-    try:
-        observer.schedule(handler, str(seeds_dir), recursive=True, event_filter=SEED_EVENTS)
-        observer.start()
-    except BaseException:
-        observer.stop()
-        raise
-    return observer
-
-
-@contextlib.contextmanager
-def relayed_signals(handle: Callable[[int], None]) -> Iterator[None]:
-    """Deliver SIGTERM, SIGINT and SIGHUP to `handle`, called on a thread of its own.
-
-    Python runs a signal handler in the main thread between two bytecodes, perhaps while that
-    thread holds a lock the handler would need. So the handlers here do nothing; the signal's
-    number reaches `handle` through the wakeup pipe, which the interpreter writes to at once.
-    """
-    read_fd, write_fd = os.pipe()
-    os.set_blocking(write_fd, False)
-    old_wakeup_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-    old_handlers = {number: signal.signal(number, _ignore) for number in RELAYED_SIGNALS}
-    relay = threading.Thread(target=_relay, args=(read_fd, handle), name="signals", daemon=True)
-    relay.start()
-    try:
-        yield
-    finally:
-        for number, old in old_handlers.items():
-            signal.signal(number, signal.SIG_DFL if old is None else old)
-        signal.set_wakeup_fd(old_wakeup_fd)
-        os.write(write_fd, bytes([_END_RELAY]))
-        relay.join()
-        os.close(read_fd)
-        os.close(write_fd)
-
-
-def _ignore(number: int, frame: FrameType | None) -> None:
-    """The handler proper does nothing: the wakeup pipe has the signal's number already."""
-
-
-def _relay(read_fd: int, handle: Callable[[int], None]) -> None:
-    while data := os.read(read_fd, 64):
-        for number in data:
-            if number == _END_RELAY:
-                return
-            handle(number)

@@ -29,6 +29,7 @@ from watchdog.events import FileClosedEvent
 
 from feedpub.build import BuildReport
 from feedpub.errors import OutputError
+from feedpub.events import SeedWatch
 from feedpub.model import entry_id
 from feedpub.output import TEMP_PREFIX, site_lock
 from feedpub.watch import Daemon
@@ -543,7 +544,7 @@ def test_a_run_that_ends_while_the_daemon_stops_does_not_watch_again(
         # SIGTERM meanwhile: finish(), on the main thread, has stopped the observer.
         daemon = daemons[0]
         daemon._stop.set()
-        observer = daemon._observer
+        observer = daemon.seeds_watch._observer
         assert observer is not None
         observer.stop()
         observer.join()
@@ -551,7 +552,8 @@ def test_a_run_that_ends_while_the_daemon_stops_does_not_watch_again(
 
     daemons.append(make_daemon(site, build))
     daemon = daemons[0]
-    caplog.set_level(logging.INFO, logger="feedpub.watch")
+    for name in ("feedpub.watch", "feedpub.events"):
+        caplog.set_level(logging.INFO, logger=name)
     daemon.watch(site.seeds)
     daemon.run()
     daemon.finish()
@@ -560,7 +562,20 @@ def test_a_run_that_ends_while_the_daemon_stops_does_not_watch_again(
     assert [m for m in messages if m.startswith("watching")] == [
         f"watching {site.seeds} for changes"
     ]
-    assert daemon._observer is None
+    assert not daemon.seeds_watch.watching
+    assert not daemon.seeds_watch.lost(site.seeds)
+
+
+def test_a_closed_watch_never_watches_again(site: Site) -> None:
+    seeds_watch = SeedWatch(lambda event: None)
+    threads = threading.active_count()
+    seeds_watch.start(site.seeds)
+    assert seeds_watch.watching
+    assert not seeds_watch.lost(site.seeds)
+    seeds_watch.close()
+    seeds_watch.start(site.seeds)
+    assert not seeds_watch.watching
+    assert threading.active_count() == threads
 
 
 def test_a_bug_in_a_run_is_logged_with_its_traceback_and_the_next_run_goes_ahead(
