@@ -8,6 +8,7 @@ bytes differ are written.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ SUFFIXES = {"atom": ".atom.xml", "rss": ".rss.xml"}
 NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 TYPES = {"atom": pages.ATOM_TYPE, "rss": pages.RSS_TYPE, "json": pages.JSON_FEED_TYPE}
 LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+OUTPUTS = "outputs"  # meta key: the kinds of output last published, as outputs() gives them
 
 
 @dataclass
@@ -63,7 +65,50 @@ def publish(store: Store, config: Config, touched: Touched, *, now: datetime) ->
             path = _page_path(slug)
             if path is not None:
                 writer.remove(path)
+    _withdraw_outputs(store, config, writer, now=now)
     return writer.written
+
+
+def outputs(config: Config) -> list[str]:
+    """The kinds of output the settings ask for: each format, the pages, the archives."""
+    kinds = [("pages", config.pages), ("archives", config.archives)]
+    return [*config.formats, *(kind for kind, wanted in kinds if wanted)]
+
+
+def _withdraw_outputs(store: Store, config: Config, writer: _Writer, *, now: datetime) -> None:
+    """Remove the files of a kind of output the settings no longer ask for: none goes stale.
+
+    Only kinds the index records as published: a file of another kind in feeds/ (an index.html
+    of the site's own, a CNAME) is not the publisher's to remove.
+    """
+    current = outputs(config)
+    recorded = store.get_meta(OUTPUTS)
+    if recorded == json.dumps(current):
+        return
+    before = json.loads(recorded) if recorded else current
+    gone = set(before) - set(current)
+    for name in _output_names(store, config, gone, before, now=now):
+        writer.remove(name)
+    store.set_meta(OUTPUTS, json.dumps(current))
+
+
+def _output_names(
+    store: Store, config: Config, gone: set[str], before: list[str], *, now: datetime
+) -> Iterator[str]:
+    """The files that the kinds of output in `gone` published, when `before` were published."""
+    archived = [f for f in SUFFIXES if f in before and ("archives" in gone or f in gone)]
+    if "archives" in before and archived:
+        pages_ = range(_newest_page(store, config) + 1)
+        yield from (archive_name(number, f) for number in pages_ for f in archived)
+    for format_ in sorted(gone & NAMES.keys()):
+        yield NAMES[format_]
+        yield from (f"tags/{tag}/{NAMES[format_]}" for tag in store.all_tags())
+    if "pages" in gone:
+        yield "index.html"
+        for stored in store.all_published(now):
+            path = _page_path(stored.article.slug)
+            if path is not None:
+                yield path
 
 
 def _publish(
