@@ -65,8 +65,22 @@ def publish(store: Store, config: Config, touched: Touched, *, now: datetime) ->
             path = _page_path(slug)
             if path is not None:
                 writer.remove(path)
+    if config.archives:
+        _remove_pages_past(_newest_page(store, config), config, writer)
     _withdraw_outputs(store, config, writer, now=now)
     return writer.written
+
+
+def _remove_pages_past(newest: int, config: Config, writer: _Writer) -> None:
+    """Archive pages numbered past the newest, left by a smaller `archive_page_size`, go.
+
+    Their entries are on the pages before, now fuller: kept, they would hold stale copies.
+    """
+    for format_ in SUFFIXES.keys() & set(config.formats):
+        number = newest + 1
+        while writer.exists(archive_name(number, format_)):
+            writer.remove(archive_name(number, format_))
+            number += 1
 
 
 def outputs(config: Config) -> list[str]:
@@ -159,8 +173,11 @@ class _Writer:
         if self.batch.remove(self.root / name, root=self.root):
             self.written.append(name)
 
+    def exists(self, name: str) -> bool:
+        return (self.root / name).exists()
+
     def all_exist(self, names: Iterable[str]) -> bool:
-        return all((self.root / name).exists() for name in names)
+        return all(map(self.exists, names))
 
 
 def _main_names(config: Config) -> list[str]:

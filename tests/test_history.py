@@ -67,6 +67,20 @@ def test_the_archive_chain_holds_every_entry_exactly_once(
     assert set(archived) == {entry_id(FEED_ID, f"s{n:04d}") for n in range(40)}
 
 
+def test_larger_archive_pages_leave_no_page_past_the_newest(site: Site) -> None:
+    site.configure("archive_page_size = 7\nmax_entries = 5\n")
+    many_seeds(site, 40)
+    site.build()
+    assert (site.feeds / "archive" / "6.rss.xml").exists()
+    site.configure("archive_page_size = 20\nmax_entries = 5\n")
+    site.build()
+    pages = sorted(path.name for path in (site.feeds / "archive").iterdir())
+    assert pages == [f"{n}.{kind}.xml" for n in (1, 2, 3) for kind in ("atom", "rss")]
+    for start, rss in (("atom.xml", False), ("rss.xml", True)):
+        archived = [e for page in list(follow_chain(site.feeds, start, rss=rss))[1:] for e in page]
+        assert sorted(archived) == sorted({entry_id(FEED_ID, f"s{n:04d}") for n in range(40)})
+
+
 def test_archive_pages_are_marked_and_linked_both_ways(site: Site) -> None:
     site.configure("archive_page_size = 7\n")
     many_seeds(site, 20)
