@@ -325,8 +325,14 @@ def _parse_iso(token: str, *, source: str, timezone: tzinfo, checked: bool = Fal
 
 
 def _exists(moment: datetime) -> bool:
-    """Whether a local time exists (is not in a daylight-saving gap): a round trip keeps it."""
-    back = moment.astimezone(UTC).astimezone(moment.tzinfo)
+    """Whether a local time exists (is not in a daylight-saving gap): a round trip keeps it.
+
+    A time that UTC cannot hold (year 1 east of Greenwich) passes here: its caller refuses it.
+    """
+    try:
+        back = moment.astimezone(UTC).astimezone(moment.tzinfo)
+    except (OverflowError, ValueError):
+        return True
     return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
 
 

@@ -98,6 +98,23 @@ def test_local_time_in_a_daylight_saving_gap_is_an_error() -> None:
         parse("date 2023-03-26T02:30 Title\n", timezone=BERLIN)
 
 
+
+@pytest.mark.parametrize(
+    ("line", "zone", "reason"),
+    [
+        ("date 0001-01-01 Typo", "Europe/Berlin", "date out of range '0001-01-01'"),
+        ("date 0001-01-01T00:30 Typo", "Asia/Tokyo", "date out of range '0001-01-01T00:30'"),
+        ("date 9999-12-31T23:00 Late", "America/Los_Angeles", "date out of range"),
+        ("date 0001-01-01 Typo", "America/New_York", "date before 1990"),
+    ],
+)
+def test_a_local_time_that_utc_cannot_hold_is_an_error_naming_the_date(
+    line: str, zone: str, reason: str
+) -> None:
+    with pytest.raises(SeedError, match=reason) as caught:
+        parse(line + "\n", timezone=tz.gettz(zone))
+    assert str(caught.value).startswith("seeds/x.txt:1: ")
+
 def test_explicit_offset_wins_over_the_configured_timezone() -> None:
     article = parse("date 2023-12-22T09:30+02:00 Title\n", timezone=BERLIN)
     assert article.published == datetime(2023, 12, 22, 7, 30, tzinfo=UTC)
