@@ -98,7 +98,6 @@ def test_local_time_in_a_daylight_saving_gap_is_an_error() -> None:
         parse("date 2023-03-26T02:30 Title\n", timezone=BERLIN)
 
 
-
 @pytest.mark.parametrize(
     ("line", "zone", "reason"),
     [
@@ -114,6 +113,7 @@ def test_a_local_time_that_utc_cannot_hold_is_an_error_naming_the_date(
     with pytest.raises(SeedError, match=reason) as caught:
         parse(line + "\n", timezone=tz.gettz(zone))
     assert str(caught.value).startswith("seeds/x.txt:1: ")
+
 
 def test_explicit_offset_wins_over_the_configured_timezone() -> None:
     article = parse("date 2023-12-22T09:30+02:00 Title\n", timezone=BERLIN)
