@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from feedpub.errors import ConfigError
-from feedpub.model import is_http_url, is_language_tag
+from feedpub.model import FORBIDDEN_CHARACTERS, is_http_url, is_language_tag
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,10 @@ def _check_keys(path: Path, raw: dict[str, Any]) -> None:
         if key in _STR_KEYS:
             if not isinstance(value, str):
                 raise ConfigError(f"{path}: {key}: expected a string, got {value!r}")
+            if found := FORBIDDEN_CHARACTERS.search(value):
+                raise ConfigError(
+                    f"{path}: {key}: holds U+{ord(found.group()):04X}, which feeds cannot carry"
+                )
         elif key in _INT_KEYS:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{path}: {key}: expected a positive integer, got {value!r}")

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+#: What a feed cannot carry: the C0 controls but tab, LF and CR (XML 1.0 forbids them), DEL and
+#: the C1 controls (the validator refuses them), U+FFFE and U+FFFF, and surrogates.
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
 #: The feed's `updated` when it has no entries at all: fixed, so that an empty feed never churns.
 EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)  # validators flag dates before 1990
 
@@ -177,7 +181,10 @@ def is_language_tag(value: str) -> bool:
 
 def is_http_url(value: str) -> bool:
     """An absolute http(s) URL that can stand in an XML attribute as it is."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # a bracketed host that is not an IPv6 address
+        return False
     return (
         parts.scheme in ("http", "https")
         and bool(parts.netloc)

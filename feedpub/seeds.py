@@ -12,10 +12,14 @@ from datetime import timezone as fixed_offset  # `timezone` is a parameter's nam
 from typing import Any
 
 from feedpub.errors import SeedError
-from feedpub.model import Article, Problem, is_http_url, is_language_tag
+from feedpub.model import (
+    FORBIDDEN_CHARACTERS,
+    Article,
+    Problem,
+    is_http_url,
+    is_language_tag,
+)
 
-# Characters XML 1.0 forbids, and the C1 controls, which feed validators warn about.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 #: Feed validators flag any date before this as implausible, and some readers drop such entries.
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 #: HTML tags a Markdown seed may hold (raw, or in code: counting is cheaper than parsing).
@@ -225,13 +229,13 @@ def decode(data: bytes, *, source: str) -> tuple[str, list[Problem]]:
     if b"\r" in data and "\r" in text:  # a CR is that byte in UTF-8 and UTF-16: memchr first
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     warnings: list[Problem] = []
-    found = _FORBIDDEN.search(text) if _may_be_forbidden(data, text) else None
+    found = FORBIDDEN_CHARACTERS.search(text) if _may_be_forbidden(data, text) else None
     if found:
         line = text.count("\n", 0, found.start()) + 1
-        count = len(_FORBIDDEN.findall(text))
+        count = len(FORBIDDEN_CHARACTERS.findall(text))
         reason = f"removed {count} character(s) not allowed in feeds, first {found.group()!r}"
         warnings.append(Problem(source, line, reason))
-        text = _FORBIDDEN.sub("", text)
+        text = FORBIDDEN_CHARACTERS.sub("", text)
     if not text or text.isspace():  # isspace stops at the first letter; strip would copy
         raise SeedError(source, 1, "empty seed")
     return text, warnings

@@ -35,6 +35,10 @@ def write(tmp_path: Path, text: str) -> Path:
         ("author_email = 'not-an-address'\n", "author_email"),
         ("language = 'english please'\n", "language"),
         ("[extra]\nkey = 1\n", "'extra'"),
+        ("feed_url = 'http://[x/'\n", "feed_url"),
+        ("link_template = 'http://[x/{slug}'\n", "link_template"),
+        ("websub_hub = 'http://[x/'\n", "websub_hub"),
+        ('feeds_dir = "out\\u0000"\n', "feeds_dir: holds U[+]0000"),
     ],
 )
 def test_bad_values_are_config_errors_naming_the_key(tmp_path: Path, extra: str, key: str) -> None:
@@ -46,6 +50,23 @@ def test_bad_values_are_config_errors_naming_the_key(tmp_path: Path, extra: str,
 def test_bad_base_url_names_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, CONFIG_TEXT.replace("https://example.org/", "example.org"))
     with pytest.raises(ConfigError, match="base_url"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("https://example.org/", "http://[x/", "base_url"),
+        ("Test site", "Notes\\u000c", "title: holds U[+]000C"),
+        ("Articles for the tests", "Notes \\ufffe", "description: holds U[+]FFFE"),
+        ("Test Author", "Ann\\u0085", "author: holds U[+]0085"),
+    ],
+)
+def test_text_a_feed_cannot_carry_is_a_config_error(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    path = write(tmp_path, CONFIG_TEXT.replace(old, new))
+    with pytest.raises(ConfigError, match=key):
         load_config(path)
 
 
