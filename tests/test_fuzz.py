@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from feedpub.build import build_once
 from feedpub.errors import SeedError
-from feedpub.model import split_paragraphs
-from feedpub.seeds import _FORBIDDEN, decode, parse_seed
+from feedpub.model import FORBIDDEN_CHARACTERS, split_paragraphs
+from feedpub.seeds import decode, parse_seed
 from tests.conftest import FIXED_NOW, Site
 from tests.hostile import check_feeds, check_seed_bytes, file_states
 
@@ -156,7 +156,7 @@ def test_the_quick_look_for_forbidden_characters_misses_none(data: bytes) -> Non
         text, _ = decode(data, source="s")
     except SeedError:
         return
-    assert not _FORBIDDEN.search(text)
+    assert not FORBIDDEN_CHARACTERS.search(text)
 
 
 _BODY_CHARS = " \t\n\r\u00a0\u3000\u2028\x01ab\u00e9\u4e2d\U0001f600<&"
