@@ -60,14 +60,17 @@ def publish(store: Store, config: Config, touched: Touched, *, now: datetime) ->
         writer.batch.commit()
     finally:
         writer.batch.abort()
-    if config.pages:  # withdrawn pages go last, once no feed links to them any more
-        for slug in sorted(touched.deleted):
+    # What no feed links to any more goes last: the pages of entries withdrawn or not due yet
+    # (a seed dated anew, in the future), archive pages past the newest, outputs turned off.
+    before = _recorded_outputs(store)
+    if config.pages or (before and "pages" in before):
+        for slug in sorted(touched.deleted | writer.unpublished):
             path = _page_path(slug)
             if path is not None:
                 writer.remove(path)
     if config.archives:
         _remove_pages_past(_newest_page(store, config), config, writer)
-    _withdraw_outputs(store, config, writer, now=now)
+    _withdraw_outputs(store, config, writer, before, now=now)
     return writer.written
 
 
@@ -89,31 +92,40 @@ def outputs(config: Config) -> list[str]:
     return [*config.formats, *(kind for kind, wanted in kinds if wanted)]
 
 
-def _withdraw_outputs(store: Store, config: Config, writer: _Writer, *, now: datetime) -> None:
+def _recorded_outputs(store: Store) -> list[str] | None:
+    """The kinds of output the index records as published; None when it records none."""
+    recorded = store.get_meta(OUTPUTS)
+    return json.loads(recorded) if recorded else None
+
+
+def _withdraw_outputs(
+    store: Store, config: Config, writer: _Writer, before: list[str] | None, *, now: datetime
+) -> None:
     """Remove the files of a kind of output the settings no longer ask for: none goes stale.
 
-    Only kinds the index records as published: a file of another kind in feeds/ (an index.html
-    of the site's own, a CNAME) is not the publisher's to remove.
+    Only kinds the index records as published (`before`): a file of another kind in feeds/ (an
+    index.html of the site's own, a CNAME) is not the publisher's to remove.
     """
     current = outputs(config)
-    recorded = store.get_meta(OUTPUTS)
-    if recorded == json.dumps(current):
+    if before == current:
         return
-    before = json.loads(recorded) if recorded else current
-    gone = set(before) - set(current)
-    for name in _output_names(store, config, gone, before, now=now):
+    gone = set(before or current) - set(current)
+    for name in _output_names(store, writer, gone, before or current, now=now):
         writer.remove(name)
     store.set_meta(OUTPUTS, json.dumps(current))
 
 
 def _output_names(
-    store: Store, config: Config, gone: set[str], before: list[str], *, now: datetime
+    store: Store, writer: _Writer, gone: set[str], before: list[str], *, now: datetime
 ) -> Iterator[str]:
     """The files that the kinds of output in `gone` published, when `before` were published."""
     archived = [f for f in SUFFIXES if f in before and ("archives" in gone or f in gone)]
-    if "archives" in before and archived:
-        pages_ = range(_newest_page(store, config) + 1)
-        yield from (archive_name(number, f) for number in pages_ for f in archived)
+    if "archives" in before:
+        for format_ in archived:  # every page there is: its number may have changed meanwhile
+            number = 0
+            while writer.exists(name := archive_name(number, format_)):
+                yield name
+                number += 1
     for format_ in sorted(gone & NAMES.keys()):
         yield NAMES[format_]
         yield from (f"tags/{tag}/{NAMES[format_]}" for tag in store.all_tags())
@@ -147,7 +159,8 @@ def _publish(
     if config.pages:
         slugs = None if full else touched.slugs - touched.deleted
         _write_pages(store, config, writer, slugs, now=now)
-    _write_tags(store, config, writer, store.all_tags() if full else touched.tags, now=now)
+    tags = touched.tags | set(store.all_tags()) if full else touched.tags  # gone ones too
+    _write_tags(store, config, writer, tags, now=now)
     if config.archives:
         touched.positions.update(range(old_end, old_end + len(new_positions)))
         _write_archives(store, config, writer, touched, full=full, now=now)
@@ -164,6 +177,7 @@ class _Writer:
         self.root = root
         self.written: list[str] = []
         self.batch = Batch()
+        self.unpublished: set[str] = set()  # slugs whose pages must wait: not due yet
 
     def write(self, name: str, data: bytes) -> None:
         if self.batch.write_if_changed(self.root / name, data):
@@ -313,7 +327,7 @@ def _write_pages(
     info = feed_info(config)
     links = feed_links(config, info)
     home = config.feed_url + "index.html"
-    for stored in _published(store, slugs, now):
+    for stored in _published(store, slugs, now, waiting=writer.unpublished):
         path = _page_path(stored.article.slug)
         if path is None:
             continue
@@ -330,14 +344,24 @@ def _page_path(slug: str) -> str | None:
         return None
 
 
-def _published(store: Store, slugs: set[str] | None, now: datetime) -> Iterator[Stored]:
+def _published(
+    store: Store, slugs: set[str] | None, now: datetime, *, waiting: set[str]
+) -> Iterator[Stored]:
+    """The published entries of `slugs` (of all, when None); those still to come go to `waiting`.
+
+    A seed dated anew, in the future, is one: its page waits for its date.
+    """
     if slugs is None:
         yield from store.all_published(now)
         return
     for slug in sorted(slugs):
         stored = store.stored(slug)
-        if stored is not None and stored.article.published <= now:
+        if stored is None:
+            continue
+        if stored.article.published <= now:
             yield stored
+        else:
+            waiting.add(slug)
 
 
 def feed_info(config: Config) -> FeedInfo:

@@ -1,11 +1,13 @@
-"""Outputs turned off in the settings: their files leave feeds/, and nothing else does."""
+"""Files no longer published leave feeds/: outputs turned off in the settings, a tag's feeds
+once it has no entry, a page whose seed is dated anew in the future. Nothing else leaves."""
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 
 from feedpub.publish import OUTPUTS
-from tests.conftest import Site, feed_files
+from tests.conftest import FIXED_NOW, Site, feed_files
 
 SEEDS = {
     "a": "date 2024-01-01 A\ntags: red\n\nFirst.\n",
@@ -21,9 +23,11 @@ def built(site: Site, settings: str = "") -> dict[str, bytes]:
     return feed_files(site.feeds)
 
 
-def write_seeds(site: Site) -> None:
+def write_seeds(site: Site, more: int = 0) -> None:
     for slug, text in SEEDS.items():
         site.write(slug, text)
+    for number in range(more):
+        site.write(f"more/{number}", f"date 2023-05-{number + 1:02d} More {number}\n")
 
 
 def test_a_format_turned_off_leaves_feeds_everywhere(site: Site) -> None:
@@ -98,3 +102,53 @@ def test_an_output_turned_on_again_is_published_again(site: Site) -> None:
     before = built(site)
     built(site, 'pages = false\narchives = false\nformats = ["atom"]\n')
     assert built(site) == before
+
+
+def test_a_format_turned_off_with_a_new_page_size_leaves_every_page_of_it(site: Site) -> None:
+    write_seeds(site, more=6)
+    built(site)  # pages of two entries
+    assert (site.feeds / "archive" / "5.rss.xml").exists()
+    site.configure('archive_page_size = 100\nformats = ["atom"]\n')
+    site.build()
+    assert [n for n in feed_files(site.feeds) if "rss" in n] == []
+
+
+def test_archives_turned_off_with_a_new_page_size_leave_every_page(site: Site) -> None:
+    write_seeds(site, more=6)
+    built(site)
+    assert (site.feeds / "archive" / "5.rss.xml").exists()
+    site.configure("archive_page_size = 100\narchives = false\n")
+    site.build()
+    assert not (site.feeds / "archive").exists()
+
+
+def test_a_seed_deleted_as_pages_are_turned_off_leaves_no_page(site: Site) -> None:
+    write_seeds(site)
+    built(site)
+    (site.seeds / "c.txt").unlink()
+    after = built(site, "pages = false\n")
+    assert [n for n in after if n.startswith("articles/") or n == "index.html"] == []
+
+
+def test_a_tag_emptied_as_everything_is_rendered_again_leaves(site: Site) -> None:
+    write_seeds(site)
+    built(site)
+    site.write("b", "date 2024-01-02 B\ntags: red\n\nSecond.\n")  # the last of blue
+    after = built(site, "max_entries = 40\n")  # new settings: every document rendered again
+    assert [n for n in after if n.startswith("tags/blue/")] == []
+    assert "tags/red/atom.xml" in after
+
+
+def test_a_seed_dated_anew_in_the_future_withdraws_its_page_until_its_date(site: Site) -> None:
+    write_seeds(site)
+    site.configure("")
+    site.build()
+    assert (site.feeds / "articles" / "c.html").exists()
+    later = FIXED_NOW + timedelta(days=10)
+    site.write("c", f"date {later:%Y-%m-%d} C\n\nThird, again.\n")
+    site.build()
+    assert not (site.feeds / "articles" / "c.html").exists()
+    assert "C" not in [entry.title for entry in site.atom().entries]
+    site.build(now=later + timedelta(days=1))
+    assert "Third, again." in (site.feeds / "articles" / "c.html").read_text(encoding="utf-8")
+    assert "C" in [entry.title for entry in site.atom().entries]
