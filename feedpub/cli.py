@@ -153,7 +153,10 @@ def _config(args: argparse.Namespace, *, create: bool = True) -> Config:
         if not path.exists() and create:
             create_config(path)
     config = load_config(
-        path, seeds_dir=getattr(args, "seeds", None), feeds_dir=getattr(args, "feeds", None)
+        path,
+        seeds_dir=getattr(args, "seeds", None),
+        feeds_dir=getattr(args, "feeds", None),
+        mint=create,  # check and status write nothing, publisher.toml included
     )
     if not config.seeds_dir.is_dir():
         what = "does not exist" if not config.seeds_dir.exists() else "is not a folder"

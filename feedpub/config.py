@@ -73,9 +73,17 @@ _LIST_KEYS = {"formats", "websub_hub"}  # a string is taken as a list of one
 
 
 def load_config(
-    path: Path, *, seeds_dir: Path | None = None, feeds_dir: Path | None = None
+    path: Path,
+    *,
+    seeds_dir: Path | None = None,
+    feeds_dir: Path | None = None,
+    mint: bool = True,
 ) -> Config:
-    """Read and validate `path`; add a feed_id to it when it has none."""
+    """Read and validate `path`; add a feed_id to it when it has none.
+
+    Without `mint`, for commands that write nothing, a missing feed_id is made up for this run
+    only: the file stays as it is.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -88,7 +96,7 @@ def load_config(
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     _check_keys(path, raw)
     if "feed_id" not in raw:
-        raw["feed_id"] = _append_feed_id(path, text)
+        raw["feed_id"] = _append_feed_id(path, text) if mint else _mint_feed_id()
     return _build(path, raw, seeds_dir=seeds_dir, feeds_dir=feeds_dir)
 
 
