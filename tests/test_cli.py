@@ -128,7 +128,6 @@ def test_check_reports_problems_and_writes_nothing(site: Site) -> None:
     assert run("check", cwd=site.root).returncode == 0
 
 
-
 def test_check_and_status_leave_a_config_without_feed_id_as_it_is(site: Site) -> None:
     text = "".join(line for line in CONFIG_TEXT.splitlines(True) if "feed_id" not in line)
     site.config_path.write_text(text, encoding="utf-8")
@@ -140,6 +139,7 @@ def test_check_and_status_leave_a_config_without_feed_id_as_it_is(site: Site) ->
     assert result.returncode == 0, result.stderr
     assert "added a new feed_id" in result.stderr
     assert site.config_path.read_text(encoding="utf-8").startswith(text + "feed_id = ")
+
 
 def test_status_reports_the_index(site: Site) -> None:
     site.write("a", "date 2024-01-01 A\n")
