@@ -8,7 +8,6 @@ bytes differ are written.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,8 +15,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from feedpub import __version__, jsonfeed, pages, render
+from feedpub import __version__, jsonfeed, pages, render, withdrawal
 from feedpub.config import Config
+from feedpub.layout import NAMES, archive_name, archive_url, newest_page, page_path
 from feedpub.model import (
     Document,
     Entry,
@@ -30,11 +30,8 @@ from feedpub.model import (
 from feedpub.output import Batch
 from feedpub.store import Store, Stored, from_micros, to_micros
 
-SUFFIXES = {"atom": ".atom.xml", "rss": ".rss.xml"}
-NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 TYPES = {"atom": pages.ATOM_TYPE, "rss": pages.RSS_TYPE, "json": pages.JSON_FEED_TYPE}
 LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
-OUTPUTS = "outputs"  # meta key: the kinds of output last published, as outputs() gives them
 
 
 @dataclass
@@ -60,81 +57,10 @@ def publish(store: Store, config: Config, touched: Touched, *, now: datetime) ->
         writer.batch.commit()
     finally:
         writer.batch.abort()
-    # What no feed links to any more goes last: the pages of entries withdrawn or not due yet
-    # (a seed dated anew, in the future), archive pages past the newest, outputs turned off.
-    before = _recorded_outputs(store)
-    if config.pages or (before and "pages" in before):
-        for slug in sorted(touched.deleted | writer.unpublished):
-            path = _page_path(slug)
-            if path is not None:
-                writer.remove(path)
-    if config.archives:
-        _remove_pages_past(_newest_page(store, config), config, writer)
-    _withdraw_outputs(store, config, writer, before, now=now)
+    # What no feed links to any more goes last, once the feeds no longer link to it.
+    withdrawal.remove_unpublished(store, config, writer, touched.deleted | writer.unpublished)
+    withdrawal.withdraw_outputs(store, config, writer, now=now)
     return writer.written
-
-
-def _remove_pages_past(newest: int, config: Config, writer: _Writer) -> None:
-    """Archive pages numbered past the newest, left by a smaller `archive_page_size`, go.
-
-    Their entries are on the pages before, now fuller: kept, they would hold stale copies.
-    """
-    for format_ in SUFFIXES.keys() & set(config.formats):
-        number = newest + 1
-        while writer.exists(archive_name(number, format_)):
-            writer.remove(archive_name(number, format_))
-            number += 1
-
-
-def outputs(config: Config) -> list[str]:
-    """The kinds of output the settings ask for: each format, the pages, the archives."""
-    kinds = [("pages", config.pages), ("archives", config.archives)]
-    return [*config.formats, *(kind for kind, wanted in kinds if wanted)]
-
-
-def _recorded_outputs(store: Store) -> list[str] | None:
-    """The kinds of output the index records as published; None when it records none."""
-    recorded = store.get_meta(OUTPUTS)
-    return json.loads(recorded) if recorded else None
-
-
-def _withdraw_outputs(
-    store: Store, config: Config, writer: _Writer, before: list[str] | None, *, now: datetime
-) -> None:
-    """Remove the files of a kind of output the settings no longer ask for: none goes stale.
-
-    Only kinds the index records as published (`before`): a file of another kind in feeds/ (an
-    index.html of the site's own, a CNAME) is not the publisher's to remove.
-    """
-    current = outputs(config)
-    if before == current:
-        return
-    gone = set(before or current) - set(current)
-    for name in _output_names(store, writer, gone, before or current, now=now):
-        writer.remove(name)
-    store.set_meta(OUTPUTS, json.dumps(current))
-
-
-def _output_names(
-    store: Store, writer: _Writer, gone: set[str], before: list[str], *, now: datetime
-) -> Iterator[str]:
-    """The files that the kinds of output in `gone` published, when `before` were published."""
-    archived = [f for f in SUFFIXES if f in before and ("archives" in gone or f in gone)]
-    if "archives" in before:
-        for format_ in archived:  # every page there is: its number may have changed meanwhile
-            number = 0
-            while writer.exists(name := archive_name(number, format_)):
-                yield name
-                number += 1
-    for format_ in sorted(gone & NAMES.keys()):
-        yield NAMES[format_]
-        yield from (f"tags/{tag}/{NAMES[format_]}" for tag in store.all_tags())
-    if "pages" in gone:
-        yield "index.html"
-        for stored in store.all_published(now):
-            path = _page_path(stored.article.slug)
-            if path is not None:
-                yield path
 
 
 def _publish(
@@ -220,11 +146,11 @@ def _write_main(store: Store, config: Config, writer: _Writer, *, now: datetime)
     if config.tombstones:
         since = now - timedelta(days=config.tombstone_days)
         tombstones = tuple(Tombstone(i, when) for i, when in store.tombstones(since))
-    newest_page = archive_url(config, _newest_page(store, config), "atom")
+    newest = archive_url(config, newest_page(store, config), "atom")
     documents = {
         format_: Document(
             self_url=config.feed_url + NAMES[format_],
-            prev_archive=newest_page.replace(".atom.", f".{format_}.") if config.archives else None,
+            prev_archive=newest.replace(".atom.", f".{format_}.") if config.archives else None,
             tombstones=tombstones if format_ == "atom" else (),
         )
         for format_ in config.formats
@@ -250,29 +176,11 @@ def _render_all(
     }
 
 
-def _newest_page(store: Store, config: Config) -> int:
-    """The newest archive page: never full, possibly empty.
-
-    It is the page the next archived entry goes to, except at the start: the first page then
-    already links to an empty second one, because validators take an archive page with neither a
-    prev-archive nor a next-archive link for an incomplete archive.
-    """
-    return max(store.archive_end() // config.archive_page_size, 1)
-
-
-def archive_url(config: Config, page: int, format_: str) -> str:
-    return config.feed_url + archive_name(page, format_)
-
-
-def archive_name(page: int, format_: str) -> str:
-    return f"archive/{page + 1}{SUFFIXES[format_]}"
-
-
 def _write_archives(
     store: Store, config: Config, writer: _Writer, touched: Touched, *, full: bool, now: datetime
 ) -> None:
     size = config.archive_page_size
-    newest = _newest_page(store, config)
+    newest = newest_page(store, config)
     if full:
         numbers: set[int] = set(range(newest + 1))
     else:
@@ -328,20 +236,12 @@ def _write_pages(
     links = feed_links(config, info)
     home = config.feed_url + "index.html"
     for stored in _published(store, slugs, now, waiting=writer.unpublished):
-        path = _page_path(stored.article.slug)
+        path = page_path(stored.article.slug)
         if path is None:
             continue
         entry = to_entry(stored, config)
         page = pages.article_page(info, entry, feed_links=links, home_url=home)
         writer.write(path, page)
-
-
-def _page_path(slug: str) -> str | None:
-    """The article page's path; None for a slug that makes no safe one (build refuses those)."""
-    try:
-        return pages.article_path(slug)
-    except ValueError:
-        return None
 
 
 def _published(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
-from feedpub.publish import OUTPUTS
+from feedpub.withdrawal import OUTPUTS
 from tests.conftest import FIXED_NOW, Site, feed_files
 
 SEEDS = {
