@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from feedpub import __version__
 from feedpub.config import Config
+from feedpub.errors import OutputError
 from feedpub.examine import Examined, examine_all
 from feedpub.model import entry_id, tag_slug
 from feedpub.output import remove_stale_temporaries, site_lock
@@ -120,7 +121,13 @@ def build_once(
             store.commit()  # the index, and what is still to be published, in one transaction
             if not report.stopped:
                 publishing.touch()
-                report.written = publish(store, config, touched, now=now)
+                try:
+                    report.written = publish(store, config, touched, now=now)
+                except OutputError as exc:  # what status shows: this run, not the last good one
+                    store.rollback()  # the index keeps what is still to publish
+                    store.set_meta("last_run", json.dumps(_failed_run(exc, now, started)))
+                    store.commit()
+                    raise
                 publishing.unlink()
                 store.set_meta(PENDING, "")  # committed with what publish() did, or not at all
                 report.next_due = store.next_due(now)
@@ -128,6 +135,15 @@ def build_once(
             store.set_meta("last_run", json.dumps(_last_run(report, now)))
             store.commit()
     return report
+
+
+def _failed_run(exc: OutputError, now: datetime, started: float) -> dict[str, object]:
+    return {
+        "at": now.isoformat(),
+        "result": "failed",
+        "summary": str(exc),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 def _last_run(report: BuildReport, now: datetime) -> dict[str, object]:

@@ -282,6 +282,9 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def rollback(self) -> None:
+        self._db.rollback()
+
     def commit(self) -> None:
         self._db.commit()
         if self._wal:

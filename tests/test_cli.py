@@ -84,6 +84,12 @@ def test_feeds_path_that_is_a_file_exits_3(site: Site) -> None:
     assert result.returncode == 3
     assert "feeds/articles/a.html: cannot write" in result.stderr  # the first file written
     assert (site.root / "feeds").read_text(encoding="utf-8") == "not a folder"
+    status = json.loads(run("status", "--json", cwd=site.root).stdout)["last_run"]
+    assert status["result"] == "failed"
+    assert "feeds/articles/a.html: cannot write" in status["summary"]
+    (site.root / "feeds").unlink()
+    assert run("build", cwd=site.root).returncode == 0
+    assert json.loads(run("status", "--json", cwd=site.root).stdout)["last_run"]["result"] == "ok"
 
 
 def test_first_build_creates_the_config_and_says_so(tmp_path: Path) -> None:
