@@ -147,11 +147,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace, *, create: bool = True) -> Config:
-    path: Path | None = args.config
-    if path is None:
-        path = Path(CONFIG_NAME)
-        if not path.exists() and create:
-            create_config(path)
+    path = _settings_file(args)
+    if args.config is None and not path.exists() and create:
+        create_config(path)
     config = load_config(
         path,
         seeds_dir=getattr(args, "seeds", None),
@@ -162,6 +160,12 @@ def _config(args: argparse.Namespace, *, create: bool = True) -> Config:
         what = "does not exist" if not config.seeds_dir.exists() else "is not a folder"
         raise ConfigError(f"{config.seeds_dir}: the seeds folder {what}")
     return config
+
+
+def _settings_file(args: argparse.Namespace) -> Path:
+    """The publisher.toml the commands read: --config, or the one in the current folder."""
+    path: Path | None = args.config
+    return Path(CONFIG_NAME) if path is None else path
 
 
 def _build(config: Config, *, settle: float) -> int:
@@ -200,7 +204,13 @@ def _watch(args: argparse.Namespace) -> int:
     from feedpub.watch import run_watch
 
     _config(args)  # a bad config at start is an error; later, on SIGHUP, the old one is kept
-    return run_watch(lambda: _config(args), every=args.every, cron=args.cron, settle=args.settle)
+    return run_watch(
+        lambda: _config(args),
+        every=args.every,
+        cron=args.cron,
+        settle=args.settle,
+        settings_file=_settings_file(args),
+    )
 
 
 def _status(config: Config, *, as_json: bool) -> int:
@@ -234,7 +244,11 @@ def _serve(args: argparse.Namespace) -> int:
     server = start_server(config.feeds_dir, host=args.host, port=args.port)
     try:
         return run_watch(
-            lambda: _config(args), every=args.every, cron=args.cron, settle=args.settle
+            lambda: _config(args),
+            every=args.every,
+            cron=args.cron,
+            settle=args.settle,
+            settings_file=_settings_file(args),
         )
     finally:
         server.shutdown()

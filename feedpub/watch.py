@@ -58,9 +58,18 @@ STOP_JOB = "stop"  # its submission shuts the scheduler down
 
 
 def run_watch(
-    load_config: Callable[[], Config], *, every: float | None, cron: str | None, settle: float
+    load_config: Callable[[], Config],
+    *,
+    every: float | None,
+    cron: str | None,
+    settle: float,
+    settings_file: Path | None = None,
 ) -> int:
-    """Run until SIGTERM or SIGINT; return the exit status."""
+    """Run until SIGTERM or SIGINT; return the exit status.
+
+    `settings_file` is the publisher.toml that `load_config` reads: a run after it changed reads
+    it again, as after SIGHUP.
+    """
     config = load_config()
     trigger = poll_trigger(every=every, cron=cron, timezone=config.tz)
     for chatty in ("apscheduler", "watchdog"):  # "Running job ...", "in-event ..." on every run
@@ -68,7 +77,7 @@ def run_watch(
     scheduler = BlockingScheduler(
         timezone=UTC, job_defaults={"coalesce": True, "misfire_grace_time": None}
     )
-    daemon = Daemon(scheduler, load_config, config, settle=settle)
+    daemon = Daemon(scheduler, load_config, config, settle=settle, settings_file=settings_file)
     scheduler.add_listener(daemon.on_submitted, EVENT_JOB_SUBMITTED)
     with relayed_signals(daemon.on_signal):
         daemon.watch(config.seeds_dir)
@@ -107,6 +116,7 @@ class Daemon:
         *,
         settle: float,
         build: Callable[..., BuildReport] = build_once,
+        settings_file: Path | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._load_config = load_config
@@ -131,6 +141,8 @@ class Daemon:
         self._failure: str | None = None  # the last run's failure, told once
         self._due: datetime | None = None  # the date of the next future-dated seed
         self._hubs: HubNotifier | None = None  # WebSub: started with the first notice
+        self._settings_file = settings_file
+        self._settings_stat = _file_stat(settings_file)  # as the settings in use were read
 
     # -- runs -------------------------------------------------------------------------------
 
@@ -256,8 +268,17 @@ class Daemon:
         log.error("run failed: %s", message)
 
     def _reload_if_asked(self) -> bool:
-        """Read the settings again if SIGHUP asked for it; whether it did."""
+        """Read the settings again if SIGHUP asked for it, or their file changed; whether it did.
+
+        A daemon that went on with settings a cron build no longer has would undo that build's
+        work at every run, and the build the daemon's.
+        """
+        current = _file_stat(self._settings_file)
         with self._lock:
+            if current != self._settings_stat and not self._reload:
+                log.info("%s changed: reloading the settings", self._settings_file)
+                self._reload = True
+            self._settings_stat = current
             asked, self._reload = self._reload, False
         if not asked:
             return False
@@ -410,6 +431,17 @@ class Daemon:
             for handler in logging.getLogger().handlers:
                 handler.flush()
             os._exit(0)
+
+
+def _file_stat(path: Path | None) -> tuple[int, int, int] | None:
+    """What tells a file's change: its inode, size and modification time; None if it has none."""
+    if path is None:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _files(names: list[str]) -> str:

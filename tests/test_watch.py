@@ -435,6 +435,22 @@ def test_sighup_keeps_the_old_settings_when_the_new_are_bad_and_applies_good_one
     assert watch.process.poll() is None
 
 
+def test_a_changed_settings_file_is_read_again_without_sighup(
+    site: Site, start: Callable[..., Watch]
+) -> None:
+    watch = start("--every", "0.3")
+    site.write("a", seed_text("A", "Body."))
+    wait_for(lambda: both(site, "a"), what="the seed published")
+    text = site.config_path.read_text(encoding="utf-8")
+    site.config_path.write_text(text.replace("Test site", "Renamed site"), encoding="utf-8")
+    wait_for(
+        lambda: site.atom().feed.title == "Renamed site" == site.rss().feed.title,
+        what="the new title in both feeds, by the next poll",
+    )
+    assert watch.log().count("publisher.toml changed: reloading the settings") == 1
+    assert watch.process.poll() is None
+
+
 def test_sighup_with_a_new_timezone_moves_the_dates_written_without_one(
     site: Site, start: Callable[..., Watch]
 ) -> None:
