@@ -18,8 +18,8 @@ from urllib.parse import quote
 from feedpub import __version__
 from feedpub.config import Config
 from feedpub.errors import OutputError
-from feedpub.examine import Examined, examine_all
-from feedpub.model import entry_id, tag_slug
+from feedpub.examine import Examined, display_path, examine_all
+from feedpub.model import Article, entry_id, tag_slug
 from feedpub.output import remove_stale_temporaries, site_lock
 from feedpub.poll import poll, stat_paths
 from feedpub.publish import Touched, publish
@@ -306,7 +306,9 @@ def _index_changed(
             if stop and stop():
                 report.stopped = True
                 break
-            stored = _index_seed(store, found, old, batch, report=report, touched=touched, now=now)
+            stored = _index_seed(
+                store, config, found, old, batch, report=report, touched=touched, now=now
+            )
             if len(batch) >= BATCH:
                 store.put(batch)
                 batch.clear()
@@ -350,6 +352,7 @@ def _delete(
 
 def _index_seed(
     store: Store,
+    config: Config,
     found: Examined,
     old: Known | None,
     batch: list[Version],
@@ -373,6 +376,9 @@ def _index_seed(
         return current
     report.warnings.extend(str(warning) for warning in article.warnings)
     previous = store.stored(seed.slug) if old is not None else None
+    if previous is not None and previous.article.pinned_id != article.pinned_id:
+        source = display_path(config, seed.path)
+        report.warnings.append(_new_id(source, previous.article, article, now=now))
     if previous is None:
         updated = article.published
         report.new += 1
@@ -395,6 +401,15 @@ def _index_seed(
         touched.tags.update(tag_slug(tag) for tag in article.tags)
         store.drop_tombstone(seed.slug)
     return current
+
+
+def _new_id(source: str, before: Article, after: Article, *, now: datetime) -> str:
+    """The warning for an `id:` header added, changed or removed: the entry gets another id."""
+    made = "the id made from its file name"
+    change = f"from {before.pinned_id or made} to {after.pinned_id or made}"
+    if before.published > now:  # never shown: no reader has the old id
+        return f"{source}: the entry's id changes {change}"
+    return f"{source}: the entry's id changes {change}: readers show it again as a new entry"
 
 
 def _skip(

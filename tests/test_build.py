@@ -462,3 +462,25 @@ def test_reading_seeds_of_every_kind_again_changes_no_byte(site: Site) -> None:
     assert (report.new, report.updated, report.written) == (0, 0, [])
     assert len(report.errors) == 1
     assert feed_files(site.feeds) == before
+
+
+def test_an_id_header_added_or_removed_later_is_a_warning_naming_both_ids(site: Site) -> None:
+    site.write("a", "date 2024-01-01 A\n\nBody.\n")
+    site.write("later", "date 2026-07-01 Later\n")
+    site.build()
+    made = entry_id(FEED_ID, "a")
+    site.write("a", "date 2024-01-01 A\nid: tag:example.org,2020:a\n\nBody.\n")
+    (warning,) = site.build().warnings
+    assert warning == (
+        "seeds/a.txt: the entry's id changes from the id made from its file name to"
+        " tag:example.org,2020:a: readers show it again as a new entry"
+    )
+    assert [e.id for e in site.atom().entries] == ["tag:example.org,2020:a"]
+    site.write("a", "date 2024-01-01 A\n\nBody.\n")
+    (warning,) = site.build().warnings
+    assert "from tag:example.org,2020:a to the id made from its file name: readers" in warning
+    assert [e.id for e in site.atom().entries] == [made]
+    site.write("later", "date 2026-07-01 Later\nid: tag:example.org,2020:later\n")
+    (warning,) = site.build().warnings  # not published yet: no reader has its id
+    assert warning.endswith("to tag:example.org,2020:later")
+    assert site.build().warnings == []
