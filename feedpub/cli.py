@@ -201,9 +201,14 @@ def _build(config: Config, *, settle: float) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    _config(args)  # a bad config at start is an error; later, on SIGHUP, the old one is kept
+    return _run_watch(args)
+
+
+def _run_watch(args: argparse.Namespace) -> int:
+    """The daemon, for watch and serve --watch: it reads the settings again when they change."""
     from feedpub.watch import run_watch
 
-    _config(args)  # a bad config at start is an error; later, on SIGHUP, the old one is kept
     return run_watch(
         lambda: _config(args),
         every=args.every,
@@ -239,17 +244,9 @@ def _serve(args: argparse.Namespace) -> int:
     config = _config(args)
     if not args.watch:
         return run_serve(config.feeds_dir, host=args.host, port=args.port)
-    from feedpub.watch import run_watch
-
     server = start_server(config.feeds_dir, host=args.host, port=args.port)
     try:
-        return run_watch(
-            lambda: _config(args),
-            every=args.every,
-            cron=args.cron,
-            settle=args.settle,
-            settings_file=_settings_file(args),
-        )
+        return _run_watch(args)
     finally:
         server.shutdown()
         server.server_close()
