@@ -210,7 +210,7 @@ def _run_watch(args: argparse.Namespace) -> int:
     from feedpub.watch import run_watch
 
     return run_watch(
-        lambda: _config(args),
+        lambda: _config(args, create=False),  # a reload never writes publisher.toml
         every=args.every,
         cron=args.cron,
         settle=args.settle,

@@ -288,6 +288,14 @@ class Daemon:
         except ConfigError as exc:
             log.error("settings not reloaded, the old ones stay in use: %s", exc)
             return True
+        if config.feed_id != self._config.feed_id:  # a file emptied or half written, most likely
+            log.error(
+                "settings not reloaded, the old ones stay in use: %s: feed_id is not %s,"
+                " the feed's identity: restart the daemon to change it",
+                self._settings_file,
+                self._config.feed_id,
+            )
+            return True
         old, self._config = self._config, config
         log.info("settings reloaded%s", "" if config != old else ": no change")
         if config.seeds_dir != old.seeds_dir:

@@ -451,6 +451,29 @@ def test_a_changed_settings_file_is_read_again_without_sighup(
     assert watch.process.poll() is None
 
 
+def test_a_settings_file_removed_or_emptied_keeps_the_settings_and_the_feed_id(
+    site: Site, start: Callable[..., Watch]
+) -> None:
+    watch = start("--every", "0.3")
+    site.write("a", seed_text("A", "Body."))
+    wait_for(lambda: both(site, "a"), what="the seed published")
+    before = site.atom().feed.id
+    text = site.config_path.read_text(encoding="utf-8")
+    site.config_path.unlink()
+    wait_for(lambda: "no such config file" in watch.log(), what="the missing file reported")
+    assert not site.config_path.exists()  # not created anew, with another feed_id
+    site.config_path.write_text("", encoding="utf-8")
+    wait_for(lambda: "feed_id is not" in watch.log(), what="the empty file refused")
+    assert site.config_path.read_text(encoding="utf-8") == ""
+    site.write("b", seed_text("B", "Still published."))
+    wait_for(lambda: both(site, "b"), what="a seed published with the old settings")
+    assert site.atom().feed.id == before
+    site.config_path.write_text(text.replace("Test site", "Renamed site"), encoding="utf-8")
+    wait_for(lambda: site.atom().feed.title == "Renamed site", what="good settings read again")
+    assert site.atom().feed.id == before
+    assert watch.process.poll() is None
+
+
 def test_sighup_with_a_new_timezone_moves_the_dates_written_without_one(
     site: Site, start: Callable[..., Watch]
 ) -> None:
