@@ -6,8 +6,10 @@ render -> write atomically. Values in, values out: the clock is the `now` parame
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
@@ -123,10 +125,8 @@ def build_once(
                 publishing.touch()
                 try:
                     report.written = publish(store, config, touched, now=now)
-                except OutputError as exc:  # what status shows: this run, not the last good one
-                    store.rollback()  # the index keeps what is still to publish
-                    store.set_meta("last_run", json.dumps(_failed_run(exc, now, started)))
-                    store.commit()
+                except Exception as exc:  # what status shows: this run, not the last good one
+                    _record_failure(store, exc, now=now, started=started)
                     raise
                 publishing.unlink()
                 store.set_meta(PENDING, "")  # committed with what publish() did, or not at all
@@ -137,13 +137,22 @@ def build_once(
     return report
 
 
-def _failed_run(exc: OutputError, now: datetime, started: float) -> dict[str, object]:
-    return {
+def _record_failure(store: Store, exc: Exception, *, now: datetime, started: float) -> None:
+    """Record a run that failed while publishing; the index keeps what is still to publish.
+
+    What the run did to the index while publishing is rolled back first. Best effort: a failure
+    of the index itself here leaves the record as it was, and the run's own error goes on.
+    """
+    record = {
         "at": now.isoformat(),
         "result": "failed",
-        "summary": str(exc),
+        "summary": str(exc) if isinstance(exc, OutputError) else f"{type(exc).__name__}: {exc}",
         "seconds": round(time.perf_counter() - started, 3),
     }
+    with contextlib.suppress(sqlite3.Error):
+        store.rollback()
+        store.set_meta("last_run", json.dumps(record))
+        store.commit()
 
 
 def _last_run(report: BuildReport, now: datetime) -> dict[str, object]:

@@ -210,7 +210,7 @@ def _url(path: Path, key: str, value: str) -> str:
 
 
 def _absolute_url(path: Path, key: str, value: str) -> str:
-    if not is_http_url(value):
+    if not is_http_url(value) or not value.isprintable():  # no tab, no control character
         raise ConfigError(f"{path}: {key}: not an absolute http(s) URL: {value!r}")
     return value
 

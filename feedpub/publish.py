@@ -217,9 +217,9 @@ def _write_tags(
         stored = store.newest_tagged(tag, now, config.max_entries)
         label = store.tag_label(tag)
         names = {format_: f"tags/{tag}/{NAMES[format_]}" for format_ in config.formats}
-        if not stored or label is None:
-            for name in names.values():
-                writer.remove(name)
+        if not stored or label is None:  # each format's, also of a format turned off meanwhile
+            for name in NAMES.values():
+                writer.remove(f"tags/{tag}/{name}")
             continue
         info = tag_info(config, tag, label)
         entries = [to_entry(item, config) for item in stored]
@@ -251,7 +251,8 @@ def _published(
 
     A seed dated anew, in the future, is one: its page waits for its date.
     """
-    if slugs is None:
+    if slugs is None:  # a seed dated anew in this run is among those still to come
+        waiting.update(slug for slug, _ in store.waiting(now))
         yield from store.all_published(now)
         return
     for slug in sorted(slugs):

@@ -17,7 +17,7 @@ from feedpub.config import Config
 from feedpub.layout import NAMES, SUFFIXES, archive_name, newest_page, page_path
 from feedpub.store import Store
 
-OUTPUTS = "outputs"  # meta key: the kinds of output last published, as outputs() gives them
+OUTPUTS = "outputs"  # meta key: the folder published to, and the kinds of output, as JSON
 
 
 class Files(Protocol):
@@ -36,7 +36,7 @@ def outputs(config: Config) -> list[str]:
 
 def remove_unpublished(store: Store, config: Config, files: Files, slugs: set[str]) -> None:
     """The pages of `slugs`, no longer published, and archive pages past the newest."""
-    before = _recorded(store)
+    before = _recorded(store, config)
     if config.pages or (before and "pages" in before):
         for slug in sorted(slugs):
             path = page_path(slug)
@@ -55,19 +55,31 @@ def withdraw_outputs(store: Store, config: Config, files: Files, *, now: datetim
 
     Only kinds the index records as published; an index that records none starts recording.
     """
-    before, current = _recorded(store), outputs(config)
+    before, current = _recorded(store, config), outputs(config)
     if before == current:
         return
     gone = set(before or current) - set(current)
     for name in _names(store, files, gone, before or current, now=now):
         files.remove(name)
-    store.set_meta(OUTPUTS, json.dumps(current))
+    store.set_meta(OUTPUTS, json.dumps({"feeds": _folder(config), "kinds": current}))
 
 
-def _recorded(store: Store) -> list[str] | None:
-    """The kinds of output the index records as published; None when it records none."""
-    recorded = store.get_meta(OUTPUTS)
-    return json.loads(recorded) if recorded else None
+def _recorded(store: Store, config: Config) -> list[str] | None:
+    """The kinds of output the index records as published to this feeds/; None: it records none.
+
+    Published to another folder (a new feeds_dir, a preview with --feeds), they say nothing of
+    what this one holds: a file here may be the site's own.
+    """
+    try:
+        recorded = json.loads(store.get_meta(OUTPUTS) or "null")
+        kinds = recorded["kinds"] if recorded["feeds"] == _folder(config) else None
+    except (ValueError, TypeError, KeyError):  # none, or not as written here
+        return None
+    return list(kinds) if isinstance(kinds, list) else None
+
+
+def _folder(config: Config) -> str:
+    return str(config.feeds_dir.resolve())
 
 
 def _names(
@@ -86,7 +98,8 @@ def _names(
         yield from (f"tags/{tag}/{NAMES[format_]}" for tag in store.all_tags())
     if "pages" in gone:
         yield "index.html"
-        for stored in store.all_published(now):
-            path = page_path(stored.article.slug)
+        slugs = [stored.article.slug for stored in store.all_published(now)]
+        for slug in slugs + [slug for slug, _ in store.waiting(now)]:  # pages of seeds re-dated
+            path = page_path(slug)
             if path is not None:
                 yield path

@@ -18,11 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from feedpub import build as build_module
 from feedpub import scan
 from feedpub.build import READ_KEY, build_once
 from feedpub.config import load_config
 from feedpub.model import entry_id
 from feedpub.snapshot import Snapshot
+from feedpub.status import site_status
 from tests.conftest import FEED_ID, FIXED_NOW, Site, feed_files, read_feed
 from tests.test_cli import run as run_cli
 
@@ -484,3 +486,23 @@ def test_an_id_header_added_or_removed_later_is_a_warning_naming_both_ids(site: 
     (warning,) = site.build().warnings  # not published yet: no reader has its id
     assert warning.endswith("to tag:example.org,2020:later")
     assert site.build().warnings == []
+
+
+def test_a_run_that_fails_while_publishing_is_the_last_run_status_shows(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.write("a", "date 2024-01-01 A\n")
+    site.build()
+
+    def broken(*args: object, **kwargs: object) -> list[str]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(build_module, "publish", broken)
+    site.write("b", "date 2024-01-02 B\n")
+    with pytest.raises(RuntimeError, match="a bug"):
+        site.build()
+    last = site_status(site.config(), now=FIXED_NOW)["last_run"]
+    assert (last["result"], last["summary"]) == ("failed", "RuntimeError: a bug")
+    monkeypatch.undo()
+    assert site.build().written != []  # what the failed run indexed is published now
+    assert "B" in [entry.title for entry in site.atom().entries]

@@ -38,6 +38,9 @@ def write(tmp_path: Path, text: str) -> Path:
         ("feed_url = 'http://[x/'\n", "feed_url"),
         ("link_template = 'http://[x/{slug}'\n", "link_template"),
         ("websub_hub = 'http://[x/'\n", "websub_hub"),
+        ('websub_hub = ["https://hub.example.org/\\u0001"]\n', "websub_hub"),
+        ('websub_hub = "https://hub.example.org/\\u0085x"\n', "websub_hub"),
+        ('feed_url = "https://example.org/a\\tb/"\n', "feed_url"),
         ('feeds_dir = "out\\u0000"\n', "feeds_dir: holds U[+]0000"),
     ],
 )

@@ -152,3 +152,36 @@ def test_a_seed_dated_anew_in_the_future_withdraws_its_page_until_its_date(site:
     site.build(now=later + timedelta(days=1))
     assert "Third, again." in (site.feeds / "articles" / "c.html").read_text(encoding="utf-8")
     assert "C" in [entry.title for entry in site.atom().entries]
+
+
+def test_a_new_feeds_folder_is_not_taken_for_the_one_the_index_published_to(site: Site) -> None:
+    write_seeds(site)
+    built(site)
+    public = site.root / "public"
+    public.mkdir()
+    own = b"<!doctype html><title>The site's own page</title>\n"
+    (public / "index.html").write_bytes(own)
+    settings = 'feeds_dir = "public"\npages = false\nlink_template = "https://example.org/{slug}"\n'
+    site.configure("archive_page_size = 2\n" + settings)
+    assert site.build().errors == []
+    assert (public / "index.html").read_bytes() == own
+    assert (public / "atom.xml").exists()
+
+
+def test_a_seed_dated_anew_as_everything_is_rendered_again_loses_its_page(site: Site) -> None:
+    write_seeds(site)
+    built(site)
+    later = FIXED_NOW + timedelta(days=10)
+    site.write("c", f"date {later:%Y-%m-%d} C\n\nThird, again.\n")
+    after = built(site, "max_entries = 40\n")  # new settings: every document rendered again
+    assert "articles/c.html" not in after
+    assert "articles/a.html" in after
+
+
+def test_a_tag_emptied_as_a_format_is_turned_off_leaves_every_file(site: Site) -> None:
+    write_seeds(site)
+    built(site)
+    site.write("b", "date 2024-01-02 B\ntags: red\n\nSecond.\n")  # the last of blue
+    after = built(site, 'formats = ["atom", "rss"]\n')
+    assert [n for n in after if n.startswith("tags/blue/")] == []
+    assert not (site.feeds / "tags" / "blue").exists()
