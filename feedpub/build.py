@@ -385,7 +385,7 @@ def _index_seed(
         return current
     report.warnings.extend(str(warning) for warning in article.warnings)
     previous = store.stored(seed.slug) if old is not None else None
-    if previous is not None and previous.article.pinned_id != article.pinned_id:
+    if previous is not None and _identity(config, previous.article) != _identity(config, article):
         source = display_path(config, seed.path)
         report.warnings.append(_new_id(source, previous.article, article, now=now))
     if previous is None:
@@ -410,6 +410,10 @@ def _index_seed(
         touched.tags.update(tag_slug(tag) for tag in article.tags)
         store.drop_tombstone(seed.slug)
     return current
+
+
+def _identity(config: Config, article: Article) -> str:
+    return article.pinned_id or entry_id(config.feed_id, article.slug)
 
 
 def _new_id(source: str, before: Article, after: Article, *, now: datetime) -> str:

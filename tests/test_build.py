@@ -486,6 +486,8 @@ def test_an_id_header_added_or_removed_later_is_a_warning_naming_both_ids(site: 
     (warning,) = site.build().warnings  # not published yet: no reader has its id
     assert warning.endswith("to tag:example.org,2020:later")
     assert site.build().warnings == []
+    site.write("a", f"date 2024-01-01 A\nid: {made}\n\nBody.\n")  # the id it has already
+    assert site.build().warnings == []
 
 
 def test_a_run_that_fails_while_publishing_is_the_last_run_status_shows(
