@@ -21,7 +21,7 @@ from feedpub import __version__
 from feedpub.config import Config
 from feedpub.errors import OutputError
 from feedpub.examine import Examined, display_path, examine_all
-from feedpub.model import Article, entry_id, tag_slug
+from feedpub.model import Article, article_id, tag_slug
 from feedpub.output import remove_stale_temporaries, site_lock
 from feedpub.poll import poll, stat_paths
 from feedpub.publish import Touched, publish
@@ -354,7 +354,7 @@ def _delete(
     for slug in slugs:
         stored = store.stored(slug)
         if stored is not None and stored.article.published <= now:
-            identity = stored.article.pinned_id or entry_id(config.feed_id, slug)
+            identity = article_id(config.feed_id, stored.article)
             store.add_tombstone(slug, identity, now.replace(microsecond=0))
     store.delete(slugs)
 
@@ -385,9 +385,8 @@ def _index_seed(
         return current
     report.warnings.extend(str(warning) for warning in article.warnings)
     previous = store.stored(seed.slug) if old is not None else None
-    if previous is not None and _identity(config, previous.article) != _identity(config, article):
-        source = display_path(config, seed.path)
-        report.warnings.append(_new_id(source, previous.article, article, now=now))
+    if previous is not None:
+        report.warnings.extend(_new_id(config, seed, previous.article, article, now=now))
     if previous is None:
         updated = article.published
         report.new += 1
@@ -412,17 +411,18 @@ def _index_seed(
     return current
 
 
-def _identity(config: Config, article: Article) -> str:
-    return article.pinned_id or entry_id(config.feed_id, article.slug)
-
-
-def _new_id(source: str, before: Article, after: Article, *, now: datetime) -> str:
-    """The warning for an `id:` header added, changed or removed: the entry gets another id."""
+def _new_id(
+    config: Config, seed: SeedFile, before: Article, after: Article, *, now: datetime
+) -> list[str]:
+    """The warning when an `id:` header added, changed or removed gives the entry another id."""
+    if article_id(config.feed_id, before) == article_id(config.feed_id, after):
+        return []
     made = "the id made from its file name"
     change = f"from {before.pinned_id or made} to {after.pinned_id or made}"
+    warning = f"{display_path(config, seed.path)}: the entry's id changes {change}"
     if before.published > now:  # never shown: no reader has the old id
-        return f"{source}: the entry's id changes {change}"
-    return f"{source}: the entry's id changes {change}: readers show it again as a new entry"
+        return [warning]
+    return [f"{warning}: readers show it again as a new entry"]
 
 
 def _skip(

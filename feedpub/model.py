@@ -212,6 +212,11 @@ def entry_id(feed_id: str, slug: str) -> str:
     return f"urn:uuid:{uuid.uuid5(namespace, slug)}"
 
 
+def article_id(feed_id: str, article: Article) -> str:
+    """The entry's id: the one its `id:` header pins, or the one made from its slug."""
+    return article.pinned_id or entry_id(feed_id, article.slug)
+
+
 def stable_instant(moment: datetime, slug: str) -> datetime:
     """`moment` with a sub-second part derived from the slug, when it has none of its own.
 

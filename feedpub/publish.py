@@ -23,7 +23,7 @@ from feedpub.model import (
     Entry,
     FeedInfo,
     Tombstone,
-    entry_id,
+    article_id,
     first_paragraph_summary,
     stable_instant,
 )
@@ -58,8 +58,7 @@ def publish(store: Store, config: Config, touched: Touched, *, now: datetime) ->
     finally:
         writer.batch.abort()
     # What no feed links to any more goes last, once the feeds no longer link to it.
-    withdrawal.remove_unpublished(store, config, writer, touched.deleted | writer.unpublished)
-    withdrawal.withdraw_outputs(store, config, writer, now=now)
+    withdrawal.withdraw(store, config, writer, touched.deleted | writer.unpublished, now=now)
     return writer.written
 
 
@@ -328,7 +327,7 @@ def to_entry(stored: Stored, config: Config) -> Entry:
         content = render.paragraphs_html(paragraphs)
         summary = article.summary_text or first_paragraph_summary(paragraphs)
     return Entry(
-        id=article.pinned_id or entry_id(config.feed_id, article.slug),
+        id=article_id(config.feed_id, article),
         title=article.title,
         published=stable_instant(article.published, article.slug),
         updated=stable_instant(stored.updated, article.slug),

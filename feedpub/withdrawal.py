@@ -34,28 +34,26 @@ def outputs(config: Config) -> list[str]:
     return [*config.formats, *(kind for kind, wanted in kinds if wanted)]
 
 
-def remove_unpublished(store: Store, config: Config, files: Files, slugs: set[str]) -> None:
-    """The pages of `slugs`, no longer published, and archive pages past the newest."""
-    before = _recorded(store, config)
+def withdraw(store: Store, config: Config, files: Files, slugs: set[str], *, now: datetime) -> None:
+    """Remove from feeds/ what is no longer published, after the documents that linked to it.
+
+    The pages of `slugs`, archive pages past the newest, and the files of a kind of output the
+    settings no longer ask for: only of kinds the index records as published to this folder (an
+    index that records none starts recording).
+    """
+    before, current = _recorded(store, config), outputs(config)
     if config.pages or (before and "pages" in before):
         for slug in sorted(slugs):
             path = page_path(slug)
             if path is not None:
                 files.remove(path)
     if config.archives:
+        newest = newest_page(store, config)
         for format_ in SUFFIXES.keys() & set(config.formats):
-            number = newest_page(store, config) + 1
+            number = newest + 1
             while files.exists(archive_name(number, format_)):
                 files.remove(archive_name(number, format_))
                 number += 1
-
-
-def withdraw_outputs(store: Store, config: Config, files: Files, *, now: datetime) -> None:
-    """Remove the files of a kind of output the settings no longer ask for: none goes stale.
-
-    Only kinds the index records as published; an index that records none starts recording.
-    """
-    before, current = _recorded(store, config), outputs(config)
     if before == current:
         return
     gone = set(before or current) - set(current)
